@@ -1,0 +1,48 @@
+# The two commands of the README:
+#   make run     build and run the main sample
+#   make test    build and run every test (ctest), then the sanitizer suite
+# Both install missing Debian packages first (tools/setup-debian.sh).
+BUILD := build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test test-plain test-sanitize bench bench-deps clean
+
+all: build
+
+deps:
+	@./tools/setup-debian.sh
+
+$(BUILD)/build.ninja: | deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/bin/fibers_demo
+
+# Everything: the plain suite, then the same suite under ASan+UBSan.
+test: test-plain test-sanitize
+
+test-plain: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The sanitizer build lives in build/sanitize; its executables go to
+# build/bin/ with an -asan suffix.
+test-sanitize: deps
+	cmake -S . -B $(BUILD)/sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DGORT_SANITIZE=address,undefined -DGORT_BIN_DIR=$(CURDIR)/$(BUILD)/bin -DGORT_EXE_SUFFIX=-asan \
+	  -DGORT_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BUILD)/sanitize -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(BUILD)/sanitize --output-on-failure -j $(JOBS)
+
+bench-deps:
+	@./tools/setup-debian.sh bench
+
+bench: bench-deps build
+	./bench/run
+
+clean:
+	rm -rf $(BUILD)

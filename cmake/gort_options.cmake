@@ -1,0 +1,45 @@
+# Options and the single place where compiler flags are set.
+include(GNUInstallDirs)
+
+macro(gort_option name doc default)
+  if(NOT DEFINED ${name})
+    option(${name} "${doc}" ${default})
+  endif()
+endmacro()
+
+set(GORT_IS_TOP_LEVEL ${PROJECT_IS_TOP_LEVEL})
+gort_option(GORT_BUILD_TESTS "Build the tests" ${GORT_IS_TOP_LEVEL})
+gort_option(GORT_BUILD_SAMPLES "Build the samples" ${GORT_IS_TOP_LEVEL})
+gort_option(GORT_BUILD_BENCHMARKS "Build the benchmarks" ${GORT_IS_TOP_LEVEL})
+set(GORT_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,undefined")
+# Every executable goes to build/bin/. A second build tree (the sanitizer
+# build) can point there too and tell its executables apart with a suffix.
+set(GORT_BIN_DIR "${CMAKE_BINARY_DIR}/bin" CACHE PATH "Where executables are written")
+set(GORT_EXE_SUFFIX "" CACHE STRING "Suffix for executable names (e.g. -asan)")
+
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)
+endif()
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${GORT_BIN_DIR})
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+
+if(GORT_SANITIZE)
+  # Fiber switches are annotated for ASan (scheduler/.../context.hpp).
+  # detect_stack_use_after_return stays off by default (see docs/scheduler.md).
+  add_compile_options(-fsanitize=${GORT_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=${GORT_SANITIZE})
+endif()
+
+function(gort_set_target_options target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-missing-field-initializers)
+endfunction()
+
+# An executable under build/bin/ with the configured suffix.
+function(gort_add_executable name)
+  add_executable(${name} ${ARGN})
+  set_target_properties(${name} PROPERTIES OUTPUT_NAME "${name}${GORT_EXE_SUFFIX}")
+  gort_set_target_options(${name})
+endfunction()

@@ -1,0 +1,130 @@
+// fiber.hpp - the G of Go's G/M/P model: one fiber, its state and its stack.
+//
+// Go: runtime2.go (type g, _Gidle.._Gdead, waitReason).
+//
+// A G lives at the top of its own stack region (see stack_pool.hpp), so one
+// allocation holds the descriptor, the fiber's entry object and its stack. G's
+// are recycled through per-P and global free lists and their memory is never
+// returned to the allocator while a runtime runs: a stale G* (e.g. read by
+// sysmon) always points at a G, never at unmapped memory.
+//
+// Field ownership:
+//   ctx          written by the context that resumes after this G switched
+//                away (finish_switch), read by whoever switches to the G. The
+//                G cannot be resumed before its park commit published it, so
+//                the write always happens-before the read.
+//   status       atomic; transitions are drawn below. Writers: the M running
+//                the G, the waker (waiting -> runnable), the scheduler.
+//   preempt      atomic; set by sysmon, cleared by the M when the G starts a
+//                new time slice or honours the request.
+//   everything   else is owned by the M currently running the G (or by the
+//                holder of the queue the G sits in).
+//
+// States (Go's values; 5 is unused as in Go):
+//
+//   idle --newproc--> runnable --execute--> running --goexit--> dead
+//                      ^    ^                 |  |                |
+//                      |    +--yield/preempt--+  |                +--reuse--> runnable
+//                      |                         |
+//                      +--ready-- waiting <--park+
+//                      |                         |
+//                      +--no free P-- syscall <--+ blocking() / hog retake
+//                                        |
+//                                        +--P reacquired--> running
+
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace gort::detail {
+
+struct M;
+struct P;
+
+using fcontext_t = void*;
+
+enum class GStatus : std::uint8_t {
+  idle = 0,      // just allocated, not initialised
+  runnable = 1,  // on a run queue; stack not owned
+  running = 2,   // owns its stack, has an M (and normally a P)
+  syscall = 3,   // inside gort::blocking or preempted by sysmon without a P
+  waiting = 4,   // parked; recorded somewhere that will ready() it
+  dead = 6,      // exited, on a free list
+};
+const char* to_string(GStatus s) noexcept;
+
+// Wait reasons, spelled as Go spells them (runtime2.go waitReasonStrings).
+enum class WaitReason : std::uint8_t {
+  none,
+  chan_receive,
+  chan_send,
+  chan_receive_nil,
+  chan_send_nil,
+  select,
+  select_no_cases,
+  sleep,
+  io_wait,
+  semacquire,
+  sync_cond_wait,
+  sync_mutex_lock,
+  sync_rwmutex_rlock,
+  sync_rwmutex_lock,
+  sync_wait_group_wait,
+  preempted,
+  wait_for_p,  // gort: woken from a blocking section, queued for a free P
+};
+const char* to_string(WaitReason r) noexcept;
+
+// How to move, run and destroy a fiber's entry object (a type-erased callable
+// that newproc places at the top of the new fiber's stack).
+struct FiberEntry {
+  void (*relocate)(void* dst, void* src);  // move-construct *dst from *src (the caller still owns *src)
+  void (*invoke)(void* obj);
+  void (*destroy)(void* obj) noexcept;
+  std::size_t size;
+  std::size_t align;
+};
+
+struct alignas(64) G {
+  fcontext_t ctx = nullptr;  // saved context while not running
+  G* schedlink = nullptr;    // intrusive link: run queues, free lists
+  std::atomic<M*> m{nullptr};  // M running this G; read racily by sysmon
+  std::atomic<GStatus> status{GStatus::idle};
+  WaitReason waitreason = WaitReason::none;
+  std::atomic<bool> preempt{false};
+  std::atomic<bool> hog_logged{false};  // sysmon logged this G as a CPU hog
+  bool is_main = false;
+  std::uint64_t id = 0;
+  int saved_errno = 0;       // errno of this fiber while it is switched out
+  std::int64_t waitsince = 0;  // coarse nanotime of the last park (fiber dumps)
+
+  // Stack region [region, region + region_size): guard at the bottom, this G
+  // at the top. Usable stack: [stack_lo, stack_hi).
+  char* region = nullptr;
+  std::size_t region_size = 0;
+  std::size_t guard = 0;  // inaccessible bytes at the region's bottom
+  char* stack_lo = nullptr;
+  char* stack_hi = nullptr;
+
+  void* entry_obj = nullptr;
+  void (*entry_invoke)(void*) = nullptr;
+  void (*entry_destroy)(void*) noexcept = nullptr;
+
+  // Per-thread C++ exception state of this fiber while it is switched out
+  // (libstdc++'s __cxa_eh_globals), so a fiber may park inside a catch block
+  // and resume on another thread. See context.cpp.
+  void* eh_caught = nullptr;
+  unsigned eh_uncaught = 0;
+
+  void* asan_fake_stack = nullptr;  // ASan's fake-stack handle across switches
+  G* allglink = nullptr;            // list of every G carved in this run
+};
+
+// The word at the bottom of every usable stack; a switch away from a fiber
+// whose canary changed reports a stack overflow (the fallback detector when
+// no guard page could be installed, and a second net under guard pages).
+inline constexpr std::uint64_t kStackCanary = 0x676f72745f737463ULL;  // "gort_stc"
+
+}  // namespace gort::detail

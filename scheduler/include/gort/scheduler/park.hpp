@@ -1,0 +1,97 @@
+// park.hpp - the scheduler's interface for the layers above: park/ready, the
+// runtime-entry bracket, and spawning. Everything blocking in gort (channels,
+// mutexes, sleep, I/O) is built on park() and ready().
+//
+// Go: proc.go gopark/goready; the commit callback is gopark's unlockf.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "gort/scheduler/fiber.hpp"
+
+namespace gort::detail {
+
+// A park commit: runs after the parking fiber is off its stack (on whichever
+// context runs next on that thread), with the fiber's status already
+// `waiting`. Return false to cancel the park: the fiber is made runnable
+// again at once. Typical commits publish the fiber where a waker will find
+// it (CAS into a slot) or release the lock that guards its wait queue. A
+// waker can therefore never ready a fiber that is still on its stack.
+using CommitFn = bool (*)(G* g, void* arg);
+
+// What the resumer does with the fiber that switched away.
+enum class AfterSwitch : std::uint8_t {
+  none,          // nothing (it is g0, dying in place, or already published)
+  commit,        // run commit(from, arg)
+  requeue_tail,  // yield: put it at the tail of the local run queue
+  free_g,        // it exited: put it on the free list
+};
+
+// Passed through each context switch to the context that resumes.
+struct SwitchRecord {
+  G* from;  // the fiber switched away from (null: g0)
+  AfterSwitch after = AfterSwitch::none;
+  CommitFn commit = nullptr;
+  void* arg = nullptr;
+};
+
+// The running fiber, or null outside fibers (plain threads, the scheduler).
+G* current_g() noexcept;
+
+// Go: gopark. Parks the running fiber until ready(g). commit may be null
+// (park until readied by someone who already holds g). Must be called inside
+// a RuntimeScope, never inside gort::blocking().
+void park(CommitFn commit, void* arg, WaitReason reason) noexcept;
+
+// Go: goready. Makes a waiting fiber runnable: into the current P's runnext
+// (it runs next, inheriting the time slice), or the global queue when called
+// from a thread without a P. Then wakes an idle P if there is one. Any thread.
+void ready(G* g) noexcept;
+// As ready(), but at the tail of the local queue (timers: fire in order).
+void ready_tail(G* g) noexcept;
+
+// Go: Gosched (to the tail of the local run queue; see docs/scheduler.md).
+void yield() noexcept;
+
+// Spawns a fiber running entry (relocated from src). stack_size 0: default.
+// Any thread (from a plain thread it goes to the global run queue).
+// Throws std::logic_error when no runtime is running.
+void spawn(const FiberEntry& entry, void* src, std::size_t stack_size);
+
+// Brackets runtime code executed by a fiber (every public entry point opens
+// one). While a fiber runs user code its M may lose its P to sysmon (the
+// fiber hogged it for more than 10 ms); entering the runtime reacquires one.
+// At a safepoint (the default) the fiber may be switched out here: to wait
+// for a P, or to honour a preemption request. Use safepoint = false where a
+// switch is not allowed (a lock is held); then a fiber that cannot get a P
+// at once continues without one (wakeups go through the global queue).
+// Nested scopes are free. Threads that are not M's pass through.
+class RuntimeScope {
+ public:
+  explicit RuntimeScope(bool safepoint = true) noexcept;
+  ~RuntimeScope();
+  RuntimeScope(const RuntimeScope&) = delete;
+  RuntimeScope& operator=(const RuntimeScope&) = delete;
+
+ private:
+  bool outer_;
+};
+
+// gort::blocking's machinery (Go: entersyscall/exitsyscall). Between enter
+// and leave the fiber runs without a P, which sysmon hands to another M after
+// 20 us. The fiber must not park meanwhile. blocking_enter returns false (and
+// does nothing) outside fibers and inside an enclosing blocking section; call
+// blocking_leave only after it returned true. blocking_leave may switch the
+// fiber out until a P is free: never call it with an exception in flight.
+bool blocking_enter() noexcept;
+void blocking_leave() noexcept;
+
+// Fiber count (Go: runtime.NumGoroutine), 0 when no runtime runs.
+std::int64_t num_fibers() noexcept;
+
+// errno through a call the compiler cannot cache across a fiber switch.
+int get_errno() noexcept;
+void set_errno(int e) noexcept;
+
+}  // namespace gort::detail

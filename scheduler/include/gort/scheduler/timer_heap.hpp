@@ -1,0 +1,77 @@
+// timer_heap.hpp - per-P timers: a 4-ary min-heap ordered by `when`.
+//
+// Go: time.go (1.14+ per-P timers: timers.addHeap, deleteMin, check, wakeTime).
+//
+// Every P owns one TimerHeap. A timer goes into the heap of the P that armed
+// it; any thread may stop it. Unlike Go 1.14-1.22 (lock-free status machine
+// with lazy deletion) each heap has a mutex and deletion is eager: simpler,
+// and the lock is almost never contended because other threads only touch a
+// heap to stop a timer or to run an idle P's expired timers.
+//
+// Invariants:
+//   INV1 t->heap is the heap holding t, or null. It is written only under that
+//        heap's mutex; readers (stop) re-check it after locking.
+//   INV2 t->index and t->when are guarded by the holding heap's mutex.
+//   INV3 min_when_ mirrors heap_[0]->when (0 when empty); written under the
+//        mutex, read lock-free by schedulers deciding whether to run timers
+//        and how long an idle M may sleep (Go: timers.wakeTime).
+//   INV4 A timer's callback runs with no lock held, on an M that holds a P,
+//        after the timer left the heap (one-shot) or was rescheduled
+//        (periodic). The firing code never touches the Timer after calling fn,
+//        so fn may free it (a sleeping fiber's timer lives on its stack).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+namespace gort::detail {
+
+class TimerHeap;
+
+struct Timer {
+  std::int64_t when = 0;    // nanotime of the next expiry
+  std::int64_t period = 0;  // > 0: periodic (missed periods are skipped, as Go does)
+  void (*fn)(Timer* t, std::int64_t now) = nullptr;
+  // Called instead of fn for timers still armed when a runtime shuts down.
+  void (*abandon)(Timer* t) noexcept = nullptr;
+  void* arg = nullptr;
+  std::atomic<TimerHeap*> heap{nullptr};  // INV1
+  std::int32_t index = -1;                // INV2
+};
+
+class TimerHeap {
+ public:
+  // Arms t (which must not be in any heap) to fire at `when`. Returns true if
+  // t became this heap's earliest timer (the caller may need to wake a
+  // sleeping poller: Go's wakeNetPoller).
+  bool add(Timer* t, std::int64_t when);
+
+  // Disarms t wherever it is. True if it was armed (it will not fire); false
+  // if it already fired, is firing, or was never armed. Any thread.
+  static bool stop(Timer* t);
+
+  // Runs every timer due at `now`. Returns the earliest remaining expiry, or
+  // 0 when the heap is empty. Must be called by an M holding a P.
+  std::int64_t run_expired(std::int64_t now);
+
+  // Earliest expiry, 0 if none. Lock-free (INV3).
+  std::int64_t min_when() const noexcept { return min_when_.load(std::memory_order_acquire); }
+  std::size_t size() const;
+
+  // Teardown: removes every timer and calls its `abandon` hook.
+  void abandon_all();
+
+ private:
+  void sift_up(std::size_t i);
+  void sift_down(std::size_t i);
+  void remove_at(std::size_t i);
+  void publish_min();
+
+  mutable std::mutex mu_;
+  std::vector<Timer*> heap_;             // guarded by mu_
+  std::atomic<std::int64_t> min_when_{0};  // INV3
+};
+
+}  // namespace gort::detail

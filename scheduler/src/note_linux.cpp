@@ -1,0 +1,47 @@
+// note_linux.cpp - Note on Linux futexes. Contract: note.hpp.
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "gort/scheduler/nanotime.hpp"
+#include "gort/scheduler/note.hpp"
+
+namespace gort::detail {
+
+namespace {
+long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val, const struct timespec* ts) {
+  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), op | FUTEX_PRIVATE_FLAG, val,
+                 ts, nullptr, 0);
+}
+}  // namespace
+
+void Note::wakeup() noexcept {
+  if (key_.exchange(1, std::memory_order_acq_rel) != 0) return;  // already signalled
+  futex(&key_, FUTEX_WAKE, 1, nullptr);
+}
+
+void Note::sleep() noexcept { sleep_for(-1); }
+
+bool Note::sleep_for(std::int64_t ns) noexcept {
+  int saved = errno;
+  std::int64_t deadline = ns >= 0 ? nanotime() + ns : 0;
+  while (key_.load(std::memory_order_acquire) == 0) {
+    struct timespec ts;
+    struct timespec* tsp = nullptr;
+    if (ns >= 0) {
+      std::int64_t left = deadline - nanotime();
+      if (left <= 0) break;
+      ts.tv_sec = left / 1000000000;
+      ts.tv_nsec = left % 1000000000;
+      tsp = &ts;
+    }
+    futex(&key_, FUTEX_WAIT, 0, tsp);  // EAGAIN (key changed), EINTR, ETIMEDOUT: loop re-checks
+  }
+  errno = saved;
+  return key_.load(std::memory_order_acquire) != 0;
+}
+
+}  // namespace gort::detail

@@ -1,0 +1,503 @@
+// sched.cpp - runtime life cycle, run queues, and handing P's and M's around.
+//
+// Go: proc.go schedinit/main, runqput/runqputslow, globrunqput/globrunqget,
+// injectglist, acquirep/releasep, pidleput/pidleget, wakep, startm, stopm,
+// handoffp, wakeNetPoller, resetspinning.
+//
+// Thread parking policy (Go's, verbatim in spirit): when work is submitted,
+// wake an idle P only if there is an idle P and no spinning M. The submitter
+// publishes the work, then (StoreLoad) checks nmspinning; a spinning M that
+// gives up decrements nmspinning, then (StoreLoad) re-checks every source of
+// work (schedule.cpp, "delicate dance"). One of the two always sees the other.
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+#include <stdexcept>
+#include <system_error>
+
+#include "gort/scheduler/context.hpp"
+#include "gort/scheduler/log.hpp"
+#include "gort/scheduler/nanotime.hpp"
+#include "gort/scheduler/sched.hpp"
+#include "gort/scheduler/stack_pool.hpp"
+
+namespace gort::detail {
+
+Sched* g_sched = nullptr;
+
+namespace {
+
+PollHook* g_installed_hook = nullptr;
+constexpr int kMaxMCount = 10000;  // Go: sched.maxmcount
+
+void mstart(M* m);
+
+M* newm_locked(Sched& s) {
+  if (s.mcount >= kMaxMCount) fatal("gort: thread limit exceeded (10000 M's)");
+  M* m = new M();
+  m->id = s.mnext++;
+  m->alllink = s.allm;
+  s.allm = m;
+  s.mcount++;
+  s.mrunning++;
+  m->fastrand = 0x9E3779B97F4A7C15ULL * (m->id + 1) ^ static_cast<std::uint64_t>(nanotime());
+  return m;
+}
+
+void newm(P* p, bool spinning) {
+  Sched& s = sched();
+  M* m;
+  {
+    std::lock_guard lk(s.lock);
+    m = newm_locked(s);
+  }
+  m->nextp = p;
+  m->spinning = spinning;
+  try {
+    m->thread = std::thread(mstart, m);
+  } catch (const std::system_error& e) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg, "gort: cannot create an OS thread for M%llu: %s",
+                  static_cast<unsigned long long>(m->id), e.what());
+    fatal(msg);
+  }
+}
+
+void record_g0_stack(M* m) {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* addr = nullptr;
+    std::size_t size = 0;
+    pthread_attr_getstack(&attr, &addr, &size);
+    m->g0_stack_lo = addr;
+    m->g0_stack_size = size;
+    pthread_attr_destroy(&attr);
+  }
+}
+
+void mstart(M* m) {
+  set_current_m(m);
+  m->pthread = pthread_self();
+  record_g0_stack(m);
+  m_signal_setup(m);
+  if (m->nextp != nullptr) {
+    P* p = m->nextp;
+    m->nextp = nullptr;
+    acquirep(m, p);
+  }
+  schedule_loop(m);
+  if (m->zombie.load()) return;  // the runtime is gone; touch nothing
+  m_signal_teardown(m);
+  set_current_m(nullptr);
+  Sched& s = sched();
+  std::lock_guard lk(s.lock);
+  m->exited = true;
+  s.mrunning--;
+  s.mexited.notify_all();
+}
+
+std::vector<std::uint32_t> coprimes(std::uint32_t n) {
+  std::vector<std::uint32_t> out;
+  for (std::uint32_t i = 1; i <= n; i++) {
+    if (std::gcd(i, n) == 1) out.push_back(i);
+  }
+  return out;
+}
+
+// Tears the runtime down after M0's loop returned. Returns false if some M
+// could not be stopped (its fiber is still running user code): then nothing
+// is freed, because that M may still read it.
+bool teardown(Sched& s, M* m0) {
+  std::int64_t deadline = nanotime() + s.config.exit_grace_ns;
+  {
+    std::unique_lock lk(s.lock);
+    s.mrunning--;  // M0
+    m0->exited = true;
+    while (s.mrunning > 0) {
+      std::int64_t left = deadline - nanotime();
+      if (left <= 0) break;
+      s.mexited.wait_for(lk, std::chrono::nanoseconds(left));
+    }
+  }
+  s.sysmon_note.wakeup();
+  if (s.sysmon.joinable()) s.sysmon.join();
+  bool zombies = false;
+  for (M* m = s.allm; m != nullptr; m = m->alllink) {
+    if (m == m0) continue;
+    bool exited;
+    {
+      std::lock_guard lk(s.lock);
+      exited = m->exited;
+      if (!exited) m->zombie.store(true);
+    }
+    if (exited) {
+      if (m->thread.joinable()) m->thread.join();
+    } else {
+      zombies = true;
+      G* g = m->curg.load();
+      log_warn("gort::run: main returned while fiber %llu still runs on M%llu; abandoning that thread",
+               g ? static_cast<unsigned long long>(g->id) : 0ULL, static_cast<unsigned long long>(m->id));
+      m->thread.detach();
+    }
+  }
+  if (zombies) return false;
+
+  for (P* p : s.allp) p->timers.abandon_all();
+  // Every fiber still alive is abandoned, as Go's exit abandons goroutines:
+  // their stacks return to the pool; objects on them are not destroyed.
+  StackPool& pool = StackPool::instance();
+  for (G* g = s.allg; g != nullptr;) {
+    G* next = g->allglink;
+    StackPool::Region r{g->region, g->region_size, g->guard};
+    g->~G();
+    pool.release(r);
+    g = next;
+  }
+  for (P* p : s.allp) delete p;
+  for (M* m = s.allm; m != nullptr;) {
+    M* next = m->alllink;
+    if (m != m0) delete m;
+    m = next;
+  }
+  return true;
+}
+
+}  // namespace
+
+void install_poll_hook(PollHook* hook) noexcept { g_installed_hook = hook; }
+
+void run_main(const SchedConfig& config_in, const FiberEntry& entry, void* obj) {
+  static std::mutex run_mu;
+  std::unique_lock run_lk(run_mu, std::try_to_lock);
+  if (!run_lk.owns_lock() || g_sched != nullptr) {
+    throw std::logic_error("gort::run: a gort runtime is already running in this process");
+  }
+  log_init();
+  SchedConfig config = resolve_config(config_in);
+  config.stack_size = StackPool::round_size(config.stack_size);
+  install_signal_handlers();
+
+  auto* s = new Sched(config);
+  s->gomaxprocs = config.gomaxprocs;
+  s->poll = g_installed_hook != nullptr ? g_installed_hook : &s->default_poll;
+  s->steal_coprimes = coprimes(static_cast<std::uint32_t>(s->gomaxprocs));
+  for (int i = 0; i < s->gomaxprocs; i++) {
+    P* p = new P();
+    p->id = i;
+    s->allp.push_back(p);
+  }
+  g_sched = s;
+  for (int i = s->gomaxprocs - 1; i >= 0; i--) pidleput(s->allp[static_cast<std::size_t>(i)]);
+  s->start_time = nanotime();
+  s->lastpoll.store(s->start_time);
+
+  // The calling thread becomes M0 (its C++ exception state is parked for the
+  // duration: fibers must start with a clean one).
+  M* m0;
+  {
+    std::lock_guard lk(s->lock);
+    m0 = newm_locked(*s);
+  }
+  set_current_m(m0);
+  m0->pthread = pthread_self();
+  record_g0_stack(m0);
+  m_signal_setup(m0);
+  G caller_eh;
+  eh_save(m0->eh_globals, &caller_eh);
+  P* p0;
+  {
+    std::lock_guard lk(s->lock);
+    p0 = pidleget();
+  }
+  acquirep(m0, p0);
+
+  G* main_g = newproc(entry, obj, 0);
+  main_g->is_main = true;
+  s->main_g = main_g;
+  s->main_started.store(true);
+  s->sysmon = std::thread(sysmon_main);
+  log_debug("gort: runtime started: GOMAXPROCS=%d stack=%zu guard=%s", s->gomaxprocs,
+            config.stack_size, StackPool::instance().mode_name());
+
+  schedule_loop(m0);
+
+  m_signal_teardown(m0);
+  eh_restore(m0->eh_globals, &caller_eh);
+  set_current_m(nullptr);
+  bool freed = teardown(*s, m0);
+  delete m0;
+  g_sched = nullptr;
+  if (freed) delete s;  // else leaked on purpose: abandoned threads may still read it
+}
+
+// ---- run queues ----
+
+// Go: runqputslow. Moves half of the full local ring plus g to the global queue.
+bool runq_put_slow(P* p, G* g) noexcept {
+  G* batch[RunQueue::kSize / 2 + 1];
+  std::uint32_t h = p->runq.head_acquire();
+  std::uint32_t t = p->runq.tail_relaxed();
+  std::uint32_t n = p->runq.grab_half_for_overflow(batch, h, t);
+  if (n == 0) return false;
+  batch[n] = g;
+  GQueue q;
+  for (std::uint32_t i = 0; i <= n; i++) q.push_back(batch[i]);
+  Sched& s = sched();
+  std::lock_guard lk(s.lock);
+  globrunq_put_batch(q);
+  return true;
+}
+
+void globrunq_put(G* g) noexcept {
+  Sched& s = sched();
+  s.runq.push_back(g);
+  s.runqsize.store(s.runq.size);
+}
+
+void globrunq_put_batch(GQueue& q) noexcept {
+  Sched& s = sched();
+  s.runq.append(q);
+  s.runqsize.store(s.runq.size);
+}
+
+G* globrunq_get(P* p, int max) noexcept {
+  Sched& s = sched();
+  std::size_t size = s.runq.size;
+  if (size == 0) return nullptr;
+  std::size_t n = std::min(size, size / static_cast<std::size_t>(s.gomaxprocs) + 1);
+  if (max > 0 && n > static_cast<std::size_t>(max)) n = static_cast<std::size_t>(max);
+  if (n > RunQueue::kSize / 2) n = RunQueue::kSize / 2;
+  G* g = s.runq.pop_front();
+  n--;
+  for (; n > 0; n--) runq_put(p, s.runq.pop_front(), false);
+  s.runqsize.store(s.runq.size);
+  return g;
+}
+
+void inject_glist(GQueue& q) noexcept {
+  if (q.empty()) return;
+  Sched& s = sched();
+  for (G* g = q.head; g != nullptr; g = g->schedlink) {
+    g->status.store(GStatus::runnable, std::memory_order_release);
+  }
+  M* m = current_m();
+  P* p = m != nullptr ? m->p : nullptr;
+  std::size_t qsize = q.size;
+  if (p == nullptr) {
+    {
+      std::lock_guard lk(s.lock);
+      globrunq_put_batch(q);
+    }
+    for (std::size_t n = qsize; n > 0 && s.npidle.load() != 0; n--) startm(nullptr, false);
+    return;
+  }
+  std::size_t npidle = static_cast<std::size_t>(s.npidle.load());
+  std::size_t n = std::min(npidle, qsize);
+  if (n > 0) {
+    GQueue global;
+    for (std::size_t i = 0; i < n; i++) global.push_back(q.pop_front());
+    {
+      std::lock_guard lk(s.lock);
+      globrunq_put_batch(global);
+    }
+    for (; n > 0 && s.npidle.load() != 0; n--) startm(nullptr, false);
+  }
+  while (G* g = q.pop_front()) runq_put(p, g, false);
+  wakep();
+}
+
+// ---- P's ----
+
+void acquirep(M* m, P* p) noexcept {
+  m->p = p;
+  p->m.store(m, std::memory_order_relaxed);
+  // A new time slice as far as sysmon is concerned: an idle P keeps its old
+  // schedtick, which would otherwise look like one fiber running all along.
+  p->schedtick.store(p->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  p->status.store(PStatus::running, std::memory_order_release);
+  if (__builtin_expect(sched().sysmonwait.load(), 0)) wake_sysmon();  // seq_cst: pairs with sysmon's deep sleep
+}
+
+P* releasep(M* m) noexcept {
+  P* p = m->p;
+  m->p = nullptr;
+  p->m.store(nullptr, std::memory_order_relaxed);
+  p->status.store(PStatus::idle, std::memory_order_release);
+  return p;
+}
+
+void pidleput(P* p) noexcept {
+  Sched& s = sched();
+  p->status.store(PStatus::idle, std::memory_order_release);
+  p->link = s.pidle;
+  s.pidle = p;
+  s.npidle.fetch_add(1);
+}
+
+P* pidleget() noexcept {
+  Sched& s = sched();
+  P* p = s.pidle;
+  if (p != nullptr) {
+    s.pidle = p->link;
+    p->link = nullptr;
+    s.npidle.fetch_sub(1);
+  }
+  return p;
+}
+
+P* pidleget_spinning() noexcept {
+  P* p = pidleget();
+  if (p == nullptr) sched().needspinning.store(1);  // see find_runnable's delicate dance
+  return p;
+}
+
+// ---- M's ----
+
+void wakep() noexcept {
+  Sched& s = sched();
+  if (s.nmspinning.load() != 0) return;
+  if (s.gomaxprocs == 1 && s.npidle.load() == 0) return;  // the only P is busy and will see the work
+  int zero = 0;
+  if (!s.nmspinning.compare_exchange_strong(zero, 1)) return;
+  P* p;
+  {
+    std::lock_guard lk(s.lock);
+    p = pidleget_spinning();
+    if (p == nullptr) {
+      s.nmspinning.fetch_sub(1);
+      return;
+    }
+  }
+  startm(p, true);
+}
+
+void startm(P* p, bool spinning) noexcept {
+  Sched& s = sched();
+  std::unique_lock lk(s.lock);
+  if (s.exiting.load()) {
+    if (p != nullptr) pidleput(p);
+    if (spinning) s.nmspinning.fetch_sub(1);
+    return;
+  }
+  if (p == nullptr) {
+    p = pidleget();
+    if (p == nullptr) {
+      lk.unlock();
+      if (spinning) s.nmspinning.fetch_sub(1);  // the caller's increment, undone
+      return;
+    }
+  }
+  M* m = s.midle;
+  if (m == nullptr) {
+    lk.unlock();
+    newm(p, spinning);
+    return;
+  }
+  s.midle = m->schedlink;
+  s.nmidle--;
+  m->spinning = spinning;
+  m->nextp = p;
+  lk.unlock();
+  m->park.wakeup();
+}
+
+void stopm(M* m) noexcept {
+  Sched& s = sched();
+  {
+    std::lock_guard lk(s.lock);
+    if (s.exiting.load()) return;
+    m->schedlink = s.midle;
+    s.midle = m;
+    s.nmidle++;
+  }
+  m->park.sleep();
+  m->park.clear();
+  if (m->nextp != nullptr) {
+    P* p = m->nextp;
+    m->nextp = nullptr;
+    acquirep(m, p);
+  }
+}
+
+void resetspinning(M* m) noexcept {
+  m->spinning = false;
+  if (sched().nmspinning.fetch_sub(1) - 1 < 0) fatal("gort: resetspinning: negative nmspinning");
+  wakep();  // hand the search for work to a fresh spinning M
+}
+
+void handoffp(P* p) noexcept {
+  Sched& s = sched();
+  // Local or global work: start an M for it straight away.
+  if (!p->runq.empty() || s.runqsize.load() != 0) {
+    startm(p, false);
+    return;
+  }
+  // No spinning or idle M's: this P should look for work itself.
+  if (s.nmspinning.load() + s.npidle.load() == 0) {
+    int zero = 0;
+    if (s.nmspinning.compare_exchange_strong(zero, 1)) {
+      s.needspinning.store(0);
+      startm(p, true);
+      return;
+    }
+  }
+  std::unique_lock lk(s.lock);
+  if (s.runqsize.load() != 0) {
+    lk.unlock();
+    startm(p, false);
+    return;
+  }
+  // The last running P and nobody polls: someone must wait for timers/I/O.
+  if (s.npidle.load() == s.gomaxprocs - 1 && s.lastpoll.load() != 0) {
+    lk.unlock();
+    startm(p, false);
+    return;
+  }
+  std::int64_t when = p->timers.min_when();
+  pidleput(p);
+  lk.unlock();
+  if (when != 0) wake_netpoller(when);
+}
+
+void wake_netpoller(std::int64_t when) noexcept {
+  Sched& s = sched();
+  if (s.lastpoll.load() == 0) {
+    // An M blocks in poll: interrupt it if it would sleep past `when`.
+    std::int64_t until = s.poll_until.load();
+    if (until == 0 || until > when) s.poll->wake();
+  } else {
+    wakep();  // nobody polls: get an M there so it handles the new timer
+  }
+}
+
+void wake_sysmon() noexcept {
+  Sched& s = sched();
+  if (s.sysmonwait.exchange(false)) s.sysmon_note.wakeup();
+}
+
+// ---- the default poll hook ----
+
+void TimerSleeper::poll(std::int64_t delay_ns, GQueue&) noexcept {
+  if (delay_ns == 0) return;
+  note_.sleep_for(delay_ns);
+  note_.clear();
+  wake_sig_.store(0);
+}
+
+void TimerSleeper::wake() noexcept {
+  std::uint32_t zero = 0;
+  if (wake_sig_.compare_exchange_strong(zero, 1)) note_.wakeup();
+}
+
+const char* to_string(PStatus s) noexcept {
+  switch (s) {
+    case PStatus::idle: return "idle";
+    case PStatus::running: return "running";
+    case PStatus::syscall: return "syscall";
+  }
+  return "?";
+}
+
+}  // namespace gort::detail

@@ -1,0 +1,66 @@
+// sema.cpp - see sema.hpp.
+#include "gort/scheduler/sema.hpp"
+
+#include "gort/scheduler/park.hpp"
+
+namespace gort::detail {
+
+bool Sema::unlock_commit(G*, void* lock) noexcept {
+  static_cast<SpinLock*>(lock)->unlock();
+  return true;
+}
+
+bool Sema::try_acquire() noexcept {
+  lock_.lock();
+  bool ok = count_ > 0;
+  if (ok) count_--;
+  lock_.unlock();
+  return ok;
+}
+
+void Sema::acquire(WaitReason reason) noexcept {
+  RuntimeScope scope;
+  lock_.lock();
+  if (count_ > 0) {
+    count_--;
+    lock_.unlock();
+    return;
+  }
+  Waiter w;
+  if (tail_) tail_->next = &w; else head_ = &w;
+  tail_ = &w;
+  nwait_.fetch_add(1, std::memory_order_relaxed);
+  if (G* g = current_g()) {
+    w.g = g;
+    park(&unlock_commit, &lock_, reason);  // the unit is ours when we wake (INV1)
+    return;
+  }
+  Note note;
+  w.note = &note;
+  lock_.unlock();
+  note.sleep();
+}
+
+void Sema::release() noexcept {
+  RuntimeScope scope(false);
+  lock_.lock();
+  Waiter* w = head_;
+  if (w == nullptr) {
+    count_++;
+    lock_.unlock();
+    return;
+  }
+  head_ = w->next;
+  if (head_ == nullptr) tail_ = nullptr;
+  nwait_.fetch_sub(1, std::memory_order_relaxed);
+  G* g = w->g;
+  Note* note = w->note;
+  lock_.unlock();
+  if (g != nullptr) {
+    ready(g);
+  } else {
+    note->wakeup();
+  }
+}
+
+}  // namespace gort::detail

@@ -1,0 +1,139 @@
+// sysmon.cpp - the system monitor: a thread without a P that keeps the
+// scheduler honest.
+//
+// Go: proc.go sysmon, retake, preemptone.
+//
+// Each tick (20 us, doubling after 1 ms without retakes, up to 10 ms; deep
+// sleep while every P is idle):
+//   - poll for I/O if nobody did for 10 ms, and inject the ready fibers;
+//   - retake: a P whose fiber has run for 10 ms gets a preemption request
+//     (honoured at the fiber's next runtime call; if the fiber is in user code
+//     the SIGURG handler hands its P over, see signals.cpp); a P left in a
+//     blocking section for a whole tick is handed to another M when there is
+//     work for it, or after 10 ms;
+//   - schedtrace every GORT_DEBUG=schedtrace=N ms.
+#include <pthread.h>
+
+#include "gort/scheduler/log.hpp"
+#include "gort/scheduler/nanotime.hpp"
+#include "gort/scheduler/sched.hpp"
+
+namespace gort::detail {
+
+namespace {
+
+constexpr std::int64_t kForcePreemptNs = 10'000'000;  // Go: forcePreemptNS
+constexpr std::int64_t kMinDelayNs = 20'000;
+constexpr std::int64_t kMaxDelayNs = 10'000'000;
+constexpr std::int64_t kDeepSleepNs = 60'000'000'000;  // Go: forcegcperiod / 2
+
+// Go: preemptone.
+void preemptone(Sched& s, P* pp) noexcept {
+  M* m = pp->m.load(std::memory_order_relaxed);
+  if (m == nullptr) return;
+  G* g = m->curg.load(std::memory_order_relaxed);
+  if (g == nullptr) return;  // on g0: the M is scheduling
+  g->preempt.store(true, std::memory_order_relaxed);
+  s.npreempt_requests.fetch_add(1, std::memory_order_relaxed);
+  if (!g->hog_logged.exchange(true, std::memory_order_relaxed)) {
+    log_info("gort: fiber %llu has run for over 10 ms without a runtime call (M%llu, P%d); "
+             "preemption requested",
+             static_cast<unsigned long long>(g->id), static_cast<unsigned long long>(m->id), pp->id);
+  }
+  if (s.config.hard_preempt) preempt_m(m);
+}
+
+// Go: retake. Returns how many P's were taken from blocking sections.
+int retake(Sched& s, std::int64_t now) noexcept {
+  int n = 0;
+  for (P* pp : s.allp) {
+    PStatus st = pp->status.load();
+    bool sysretake = false;
+    if (st == PStatus::running || st == PStatus::syscall) {
+      std::uint32_t t = pp->schedtick.load(std::memory_order_relaxed);
+      if (pp->sm_schedtick != t) {
+        pp->sm_schedtick = t;
+        pp->sm_schedwhen = now;
+      } else if (pp->sm_schedwhen + kForcePreemptNs <= now) {
+        preemptone(s, pp);
+        sysretake = true;  // a syscall P hogged this long: retake it now
+      }
+    }
+    if (st != PStatus::syscall) continue;
+    std::uint32_t t = pp->syscalltick.load(std::memory_order_relaxed);
+    if (!sysretake && pp->sm_syscalltick != t) {
+      // A new blocking section: it must last a whole tick before we act.
+      pp->sm_syscalltick = t;
+      pp->sm_syscallwhen = now;
+      continue;
+    }
+    // Leave it alone if it has nothing to do, somebody else is looking for
+    // work anyway, and the section is still young (Go's rule; gort also
+    // counts pending timers as work, since its preemption is cooperative).
+    if (!sysretake && pp->runq.empty() && pp->timers.min_when() == 0 &&
+        s.nmspinning.load() + s.npidle.load() > 0 && pp->sm_syscallwhen + kForcePreemptNs > now) {
+      continue;
+    }
+    PStatus expected = PStatus::syscall;
+    if (pp->status.compare_exchange_strong(expected, PStatus::idle)) {
+      n++;
+      pp->syscalltick.store(t + 1, std::memory_order_relaxed);
+      s.nretake_syscall.fetch_add(1, std::memory_order_relaxed);
+      handoffp(pp);
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+void sysmon_main() {
+  Sched& s = sched();
+  pthread_setname_np(pthread_self(), "gort-sysmon");
+  int idle = 0;
+  std::int64_t delay = kMinDelayNs;
+  std::int64_t last_trace = nanotime();
+  for (;;) {
+    if (idle == 0) {
+      delay = kMinDelayNs;
+    } else if (idle > 50) {
+      delay *= 2;
+    }
+    if (delay > kMaxDelayNs) delay = kMaxDelayNs;
+    s.sysmon_note.sleep_for(delay);
+    s.sysmon_note.clear();
+    if (s.exiting.load()) return;
+    std::int64_t now = nanotime();
+
+    if (s.config.schedtrace_ms <= 0 && s.npidle.load() == s.gomaxprocs) {
+      // Every P is idle: sleep until some M acquires a P (acquirep wakes us).
+      s.sysmonwait.store(true);
+      if (s.npidle.load() == s.gomaxprocs && !s.exiting.load()) s.sysmon_note.sleep_for(kDeepSleepNs);
+      s.sysmonwait.store(false);
+      s.sysmon_note.clear();
+      if (s.exiting.load()) return;
+      idle = 0;
+      continue;
+    }
+
+    std::int64_t lastpoll = s.lastpoll.load();
+    if (s.poll->has_waiters() && lastpoll != 0 && lastpoll + kMaxDelayNs < now &&
+        s.lastpoll.compare_exchange_strong(lastpoll, now)) {
+      GQueue q;
+      s.poll->poll(0, q);
+      inject_glist(q);  // no P here: to the global queue, starting idle P's
+    }
+    if (retake(s, now) != 0) {
+      idle = 0;
+    } else {
+      idle++;
+    }
+    if (s.config.schedtrace_ms > 0 &&
+        now - last_trace >= static_cast<std::int64_t>(s.config.schedtrace_ms) * 1'000'000) {
+      last_trace = now;
+      schedtrace(s.config.scheddetail);
+    }
+  }
+}
+
+}  // namespace gort::detail

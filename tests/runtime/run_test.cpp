@@ -1,0 +1,79 @@
+// gort::run: results, exceptions, repeated runs, abandoned fibers, misuse.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "gort/gort.hpp"
+#include "../support/subprocess.hpp"
+
+using namespace std::chrono_literals;
+
+TEST_CASE("run returns the main fiber's result; main is fiber 1", "[runtime][run]") {
+  auto procs = GENERATE(1, 2);
+  std::uint64_t id = 0;
+  int procs_seen = 0;
+  int r = gort::run(gort::Config{.gomaxprocs = procs}, [&] {
+    id = gort::this_fiber::id();
+    procs_seen = gort::gomaxprocs();
+    return 42;
+  });
+  REQUIRE(r == 42);
+  REQUIRE(id == 1);
+  REQUIRE(procs_seen == procs);
+  REQUIRE(gort::this_fiber::id() == 0);  // outside fibers
+  REQUIRE(gort::gomaxprocs() == 0);      // no runtime now
+  REQUIRE(gort::run([] {}) == 0);        // void main: 0
+}
+
+TEST_CASE("an exception escaping the main fiber is rethrown by run", "[runtime][run]") {
+  REQUIRE_THROWS_WITH(gort::run([]() -> int { throw std::runtime_error("main failed"); }), "main failed");
+  // The runtime is usable again afterwards.
+  REQUIRE(gort::run([] { return 7; }) == 7);
+}
+
+TEST_CASE("run can be called repeatedly; fibers left behind are abandoned", "[runtime][run]") {
+  for (int round = 0; round < 5; round++) {
+    std::atomic<int> started{0};
+    int r = gort::run(gort::Config{.gomaxprocs = 2}, [&] {
+      gort::WaitGroup never;
+      never.add(1);
+      for (int i = 0; i < 50; i++) {
+        gort::go([&] {
+          started++;
+          gort::sleep_for(1h);
+        });
+        gort::go([&] {
+          started++;
+          never.wait();  // parked forever
+        });
+      }
+      while (started.load() < 100) gort::yield();
+      return round;
+    });
+    REQUIRE(r == round);
+    REQUIRE(gort::num_fibers() == 0);
+  }
+}
+
+TEST_CASE("run inside run, and go without a runtime, are errors", "[runtime][run]") {
+  REQUIRE_THROWS_AS(gort::go([] {}), std::logic_error);
+  bool nested_threw = false;
+  gort::run([&] {
+    try {
+      gort::run([] {});
+    } catch (const std::logic_error&) {
+      nested_threw = true;
+    }
+  });
+  REQUIRE(nested_threw);
+}
+
+TEST_CASE("a process whose main returns with fibers parked exits cleanly", "[runtime][run]") {
+  auto r = gort::test::run_process(GORT_TEST_HELPER, {"abandon"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.output.find("abandoning 200 fibers") != std::string::npos);
+}
