@@ -43,8 +43,7 @@ namespace {
 __attribute__((tls_model("initial-exec"))) thread_local M* tls_m = nullptr;
 
 constexpr std::size_t kMinUsableStack = 8 * 1024;
-constexpr int kGfreeLocalMax = 64;  // Go: gfput moves half to the global list at 64
-constexpr int kGfreeBatch = 32;
+constexpr int kGfreeBatch = 32;  // Go: gfput/gfget move G's between the lists in batches of 32
 
 inline char* align_down(char* p, std::size_t a) {
   return reinterpret_cast<char*>(reinterpret_cast<std::uintptr_t>(p) & ~(a - 1));
@@ -96,6 +95,7 @@ G* galloc(std::size_t region_size) {
   g->region = r.base;
   g->region_size = r.size;
   g->guard = r.guard;
+  g->slab = r.slab;
   g->stack_lo = r.base + r.guard;
   Sched& s = sched();
   std::lock_guard lk(s.allg_lock);
@@ -108,27 +108,35 @@ G* galloc(std::size_t region_size) {
 G* gfget(P* p, std::size_t region_size) noexcept {
   Sched& s = sched();
   if (p != nullptr && region_size == s.config.stack_size) {
-    if (p->gfree == nullptr && s.gfree.size > 0) {
+    if (p->ngfree == 0 && s.ngfree.load(std::memory_order_relaxed) > 0) {
       std::lock_guard lk(s.lock);
-      while (p->ngfree < kGfreeBatch && !s.gfree.empty()) {
-        G* g = s.gfree.pop_front();
-        g->schedlink = p->gfree;
-        p->gfree = g;
-        p->ngfree++;
-      }
+      // Lowest addresses first; the LIFO cache then hands them out from the
+      // top, so reverse them to keep spawns walking up through the slab.
+      int n = 0;
+      while (n < kGfreeBatch && !s.gfree.empty()) p->gfree[kGfreeBatch - 1 - n++] = s.gfree.take();
+      for (int i = 0; i < n; i++) p->gfree[i] = p->gfree[kGfreeBatch - n + i];
+      p->ngfree = n;
+      s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
     }
-    G* g = p->gfree;
-    if (g != nullptr) {
-      p->gfree = g->schedlink;
-      p->ngfree--;
-      g->schedlink = nullptr;
+    if (p->ngfree == 0) return nullptr;
+    G* g = p->gfree[--p->ngfree];
+    if (p->ngfree > 0) {
+      // The next spawn will write the next free G and the top of its stack:
+      // start loading them now.
+      G* next = p->gfree[p->ngfree - 1];
+      __builtin_prefetch(next, 1);
+      __builtin_prefetch(reinterpret_cast<char*>(next) - 64, 1);
     }
     return g;
   }
   std::lock_guard lk(s.lock);
-  if (region_size == s.config.stack_size) return s.gfree.pop_front();
+  if (region_size == s.config.stack_size) {
+    G* g = s.gfree.take();
+    s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
+    return g;
+  }
   auto it = s.gfree_other.find(region_size);
-  return it == s.gfree_other.end() ? nullptr : it->second.pop_front();
+  return it == s.gfree_other.end() ? nullptr : it->second.take();
 }
 
 std::uint64_t new_goid(P* p) noexcept {
@@ -139,6 +147,44 @@ std::uint64_t new_goid(P* p) noexcept {
     p->goid_end = p->goid_next + 16;
   }
   return p->goid_next++;
+}
+
+__attribute__((always_inline)) inline void finish_switch_inline(M* m, void* fctx, void* data) noexcept {
+  auto* rec = static_cast<SwitchRecord*>(data);
+  G* from = rec->from;
+  AfterSwitch after = rec->after;
+  CommitFn commit = rec->commit;
+  void* arg = rec->arg;
+  if (from == nullptr) {
+    m->g0ctx = fctx;
+    return;
+  }
+  from->ctx = fctx;
+  switch (after) {
+    case AfterSwitch::none:
+      return;
+    case AfterSwitch::free_g:
+      gfput(m->p, from);
+      return;
+    case AfterSwitch::requeue_tail:
+      break;
+    case AfterSwitch::commit:
+      if (commit(from, arg)) return;
+      // Park cancelled (Go: park_m with unlockf returning false): run it soon.
+      from->status.store(GStatus::runnable, std::memory_order_release);
+      if (m->p != nullptr) {
+        runq_put(m->p, from, true);
+        return;
+      }
+      break;
+  }
+  if (m->p != nullptr) {
+    runq_put(m->p, from, false);
+  } else {
+    Sched& s = sched();
+    std::lock_guard lk(s.lock);
+    globrunq_put(from);
+  }
 }
 
 // Resumes execution on `next` (or g0 when null) after g stops. Returns the M
@@ -162,7 +208,7 @@ __attribute__((always_inline)) inline M* switch_to(M* m, G* g, G* next, bool inh
   }
   // Running again, perhaps on another thread: `m` is stale from here on.
   M* now = current_m();
-  finish_switch(now, t.fctx, t.data);
+  finish_switch_inline(now, t.fctx, t.data);
   eh_restore(now->eh_globals, g);
   *now->errno_loc = g->saved_errno;
   return now;
@@ -334,7 +380,9 @@ G* newproc(const FiberEntry& e, void* src, std::size_t stack_size) {
   g->entry_invoke = e.invoke;
   g->entry_destroy = e.destroy;
   g->stack_hi = obj;
-  *reinterpret_cast<std::uint64_t*>(g->stack_lo) = kStackCanary;
+  // Unguarded stacks get a canary (checked on every switch away). Guarded
+  // ones do not: writing it would touch one more cold page per spawn.
+  if (g->guard == 0) *reinterpret_cast<std::uint64_t*>(g->stack_lo) = kStackCanary;
 #ifdef GORT_ASAN
   // Frames abandoned by the previous user of this stack left poisoned shadow.
   ASAN_UNPOISON_MEMORY_REGION(g->stack_lo, static_cast<std::size_t>(g->stack_hi - g->stack_lo));
@@ -372,24 +420,21 @@ void spawn(const FiberEntry& entry, void* src, std::size_t stack_size) {
 void gfput(P* p, G* g) noexcept {
   Sched& s = sched();
   if (p != nullptr && g->region_size == s.config.stack_size) {
-    g->schedlink = p->gfree;
-    p->gfree = g;
-    if (++p->ngfree >= kGfreeLocalMax) {
+    if (p->ngfree == P::kGfreeMax) {
+      // Go: gfput moves half of a full local cache to the global list.
       std::lock_guard lk(s.lock);
-      while (p->ngfree > kGfreeBatch) {
-        G* x = p->gfree;
-        p->gfree = x->schedlink;
-        p->ngfree--;
-        s.gfree.push_back(x);
-      }
+      while (p->ngfree > kGfreeBatch) s.gfree.put(p->gfree[--p->ngfree]);
+      s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
     }
+    p->gfree[p->ngfree++] = g;
     return;
   }
   std::lock_guard lk(s.lock);
   if (g->region_size == s.config.stack_size) {
-    s.gfree.push_back(g);
+    s.gfree.put(g);
+    s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
   } else {
-    s.gfree_other[g->region_size].push_back(g);
+    s.gfree_other[g->region_size].put(g);
   }
 }
 
@@ -445,43 +490,7 @@ M* switch_away(M* m, G* g, SwitchRecord* rec, bool dying) noexcept {
   return switch_to(m, g, next, inherit, rec, dying);
 }
 
-void finish_switch(M* m, void* fctx, void* data) noexcept {
-  auto* rec = static_cast<SwitchRecord*>(data);
-  G* from = rec->from;
-  AfterSwitch after = rec->after;
-  CommitFn commit = rec->commit;
-  void* arg = rec->arg;
-  if (from == nullptr) {
-    m->g0ctx = fctx;
-    return;
-  }
-  from->ctx = fctx;
-  switch (after) {
-    case AfterSwitch::none:
-      return;
-    case AfterSwitch::free_g:
-      gfput(m->p, from);
-      return;
-    case AfterSwitch::requeue_tail:
-      break;
-    case AfterSwitch::commit:
-      if (commit(from, arg)) return;
-      // Park cancelled (Go: park_m with unlockf returning false): run it soon.
-      from->status.store(GStatus::runnable, std::memory_order_release);
-      if (m->p != nullptr) {
-        runq_put(m->p, from, true);
-        return;
-      }
-      break;
-  }
-  if (m->p != nullptr) {
-    runq_put(m->p, from, false);
-  } else {
-    Sched& s = sched();
-    std::lock_guard lk(s.lock);
-    globrunq_put(from);
-  }
-}
+void finish_switch(M* m, void* fctx, void* data) noexcept { finish_switch_inline(m, fctx, data); }
 
 void park(CommitFn commit, void* arg, WaitReason reason) noexcept {
   M* m = current_m();
@@ -555,8 +564,11 @@ void yield() noexcept {
     if (!nothing_else) {
       g->status.store(GStatus::runnable, std::memory_order_relaxed);
       SwitchRecord rec{g, AfterSwitch::requeue_tail};
-      m = switch_to(m, g, next, inherit, &rec, false);
+      m = switch_to(m, g, next, inherit, &rec, false);  // the M we resumed on
     }
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    m->in_runtime.store(0, std::memory_order_relaxed);
+    return;
   }
   m = current_m();
   std::atomic_signal_fence(std::memory_order_seq_cst);

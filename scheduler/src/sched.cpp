@@ -25,7 +25,7 @@
 
 namespace gort::detail {
 
-Sched* g_sched = nullptr;
+__attribute__((visibility("hidden"))) Sched* g_sched = nullptr;
 
 namespace {
 
@@ -150,7 +150,7 @@ bool teardown(Sched& s, M* m0) {
   StackPool& pool = StackPool::instance();
   for (G* g = s.allg; g != nullptr;) {
     G* next = g->allglink;
-    StackPool::Region r{g->region, g->region_size, g->guard};
+    StackPool::Region r{g->region, g->region_size, g->guard, g->slab};
     g->~G();
     pool.release(r);
     g = next;
@@ -242,29 +242,33 @@ bool runq_put_slow(P* p, G* g) noexcept {
   std::uint32_t n = p->runq.grab_half_for_overflow(batch, h, t);
   if (n == 0) return false;
   batch[n] = g;
-  GQueue q;
-  for (std::uint32_t i = 0; i <= n; i++) q.push_back(batch[i]);
   Sched& s = sched();
   std::lock_guard lk(s.lock);
-  globrunq_put_batch(q);
+  globrunq_put_batch(batch, n + 1);
   return true;
 }
 
 void globrunq_put(G* g) noexcept {
   Sched& s = sched();
   s.runq.push_back(g);
-  s.runqsize.store(s.runq.size);
+  s.runqsize.store(s.runq.size());
 }
 
 void globrunq_put_batch(GQueue& q) noexcept {
   Sched& s = sched();
-  s.runq.append(q);
-  s.runqsize.store(s.runq.size);
+  while (G* g = q.pop_front()) s.runq.push_back(g);
+  s.runqsize.store(s.runq.size());
+}
+
+void globrunq_put_batch(G* const* gs, std::size_t n) noexcept {
+  Sched& s = sched();
+  for (std::size_t i = 0; i < n; i++) s.runq.push_back(gs[i]);
+  s.runqsize.store(s.runq.size());
 }
 
 G* globrunq_get(P* p, int max) noexcept {
   Sched& s = sched();
-  std::size_t size = s.runq.size;
+  std::size_t size = s.runq.size();
   if (size == 0) return nullptr;
   std::size_t n = std::min(size, size / static_cast<std::size_t>(s.gomaxprocs) + 1);
   if (max > 0 && n > static_cast<std::size_t>(max)) n = static_cast<std::size_t>(max);
@@ -272,7 +276,7 @@ G* globrunq_get(P* p, int max) noexcept {
   G* g = s.runq.pop_front();
   n--;
   for (; n > 0; n--) runq_put(p, s.runq.pop_front(), false);
-  s.runqsize.store(s.runq.size);
+  s.runqsize.store(s.runq.size());
   return g;
 }
 

@@ -141,7 +141,7 @@ top:
   {
     std::unique_lock lk(s.lock);
     if (s.exiting.load()) return nullptr;
-    if (s.runq.size != 0) {
+    if (!s.runq.empty()) {
       G* g = globrunq_get(p, 0);
       inherit = false;
       return g;

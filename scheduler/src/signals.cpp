@@ -64,11 +64,11 @@ void sigurg_handler(int sig, siginfo_t* info, void* uctx) {
       G* g = m->curg.load(std::memory_order_relaxed);
       if (p != nullptr && g != nullptr && g->preempt.load(std::memory_order_relaxed)) {
         // Emulate entering a blocking section (syscall.cpp).
-        m->hog_retaken = true;
         m->oldp = p;
         m->p = nullptr;
         p->m.store(nullptr, std::memory_order_relaxed);
         g->status.store(GStatus::syscall, std::memory_order_relaxed);
+        p->hog_retaken.store(true, std::memory_order_relaxed);
         p->status.store(PStatus::syscall);
         if (g_sched != nullptr) g_sched->nretake_hog.fetch_add(1, std::memory_order_relaxed);
       }

@@ -72,6 +72,8 @@ const char* StackPool::mode_name() const noexcept {
   return "?";
 }
 
+std::size_t StackPool::slab_bytes(std::size_t size) noexcept { return std::max(kSlabBytes, size); }
+
 std::size_t StackPool::round_size(std::size_t requested) noexcept {
   std::size_t s = kMinSize;
   while (s < requested && s < kMaxSize) s <<= 1;
@@ -102,7 +104,7 @@ StackPool::Region StackPool::allocate(std::size_t size) {
   }
   Carve& c = carve_[size];
   if (c.next == c.end) {
-    std::size_t bytes = std::max(kSlabBytes, size);
+    std::size_t bytes = slab_bytes(size);
     void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
@@ -110,11 +112,11 @@ StackPool::Region StackPool::allocate(std::size_t size) {
                               "gort: cannot map " + std::to_string(bytes) + " bytes for fiber stacks");
     }
     madvise(p, bytes, MADV_NOHUGEPAGE);  // a touched stack page must not become 2 MiB resident
-    c.next = static_cast<char*>(p);
+    c.slab = c.next = static_cast<char*>(p);
     c.end = c.next + bytes;
     stats_.slabs++;
   }
-  Region r{c.next, size, 0};
+  Region r{c.next, size, 0, c.slab};
   c.next += size;
   r.guard = install_guard(r.base);
   stats_.regions++;

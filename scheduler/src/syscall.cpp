@@ -25,6 +25,7 @@ bool try_reacquire_p(M* m) noexcept {
   if (op != nullptr) {
     PStatus expected = PStatus::syscall;
     if (op->status.compare_exchange_strong(expected, PStatus::running)) {
+      op->hog_retaken.store(false, std::memory_order_relaxed);
       m->p = op;
       op->m.store(m, std::memory_order_relaxed);
       // Tells sysmon this is a new syscall period (Go: exitsyscall).
@@ -48,7 +49,6 @@ bool try_reacquire_p(M* m) noexcept {
     }
   }
   if (got) {
-    m->hog_retaken = false;
     if (g != nullptr) g->status.store(GStatus::running, std::memory_order_relaxed);
   }
   return got;

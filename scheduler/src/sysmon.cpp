@@ -27,20 +27,37 @@ constexpr std::int64_t kMinDelayNs = 20'000;
 constexpr std::int64_t kMaxDelayNs = 10'000'000;
 constexpr std::int64_t kDeepSleepNs = 60'000'000'000;  // Go: forcegcperiod / 2
 
-// Go: preemptone.
-void preemptone(Sched& s, P* pp) noexcept {
+// A fiber asked to yield gets this long to reach a runtime call before its
+// P is taken by the preemption signal. Fibers that make runtime calls honour
+// a request within microseconds; only one computing in user code is left.
+constexpr std::int64_t kHardPreemptGraceNs = 100'000;
+
+// Go: preemptone. The first call for a fiber sets its preempt flag (honoured
+// at its next safepoint, as Go's synchronous preemption); if a later tick
+// finds the same fiber still running with the flag set, it is in user code
+// and the SIGURG retake takes its P (signals.cpp).
+void preemptone(Sched& s, P* pp, std::int64_t now) noexcept {
   M* m = pp->m.load(std::memory_order_relaxed);
   if (m == nullptr) return;
   G* g = m->curg.load(std::memory_order_relaxed);
   if (g == nullptr) return;  // on g0: the M is scheduling
-  g->preempt.store(true, std::memory_order_relaxed);
-  s.npreempt_requests.fetch_add(1, std::memory_order_relaxed);
-  if (!g->hog_logged.exchange(true, std::memory_order_relaxed)) {
-    log_info("gort: fiber %llu has run for over 10 ms without a runtime call (M%llu, P%d); "
-             "preemption requested",
-             static_cast<unsigned long long>(g->id), static_cast<unsigned long long>(m->id), pp->id);
+  if (!g->preempt.load(std::memory_order_relaxed) || pp->sm_preempt_g != g) {
+    g->preempt.store(true, std::memory_order_relaxed);
+    pp->sm_preempt_g = g;
+    pp->sm_preempt_when = now;
+    s.npreempt_requests.fetch_add(1, std::memory_order_relaxed);
+    return;
   }
-  if (s.config.hard_preempt) preempt_m(m);
+  if (s.config.hard_preempt && now - pp->sm_preempt_when >= kHardPreemptGraceNs) preempt_m(m);
+}
+
+// A P taken from a fiber by the preemption signal is reported once per fiber.
+void log_hog(P* pp) noexcept {
+  G* g = pp->sm_preempt_g;
+  if (g == nullptr || g->hog_logged.exchange(true, std::memory_order_relaxed)) return;
+  log_info("gort: fiber %llu ran user code for over 10 ms without a runtime call; "
+           "its P%d was handed to another thread",
+           static_cast<unsigned long long>(g->id), pp->id);
 }
 
 // Go: retake. Returns how many P's were taken from blocking sections.
@@ -54,8 +71,9 @@ int retake(Sched& s, std::int64_t now) noexcept {
       if (pp->sm_schedtick != t) {
         pp->sm_schedtick = t;
         pp->sm_schedwhen = now;
+        pp->sm_preempt_g = nullptr;
       } else if (pp->sm_schedwhen + kForcePreemptNs <= now) {
-        preemptone(s, pp);
+        preemptone(s, pp, now);
         sysretake = true;  // a syscall P hogged this long: retake it now
       }
     }
@@ -77,6 +95,7 @@ int retake(Sched& s, std::int64_t now) noexcept {
     PStatus expected = PStatus::syscall;
     if (pp->status.compare_exchange_strong(expected, PStatus::idle)) {
       n++;
+      if (pp->hog_retaken.exchange(false, std::memory_order_relaxed)) log_hog(pp);
       pp->syscalltick.store(t + 1, std::memory_order_relaxed);
       s.nretake_syscall.fetch_add(1, std::memory_order_relaxed);
       handoffp(pp);

@@ -105,6 +105,7 @@ struct alignas(64) G {
   char* region = nullptr;
   std::size_t region_size = 0;
   std::size_t guard = 0;  // inaccessible bytes at the region's bottom
+  char* slab = nullptr;   // the stack pool slab holding the region (free-list locality)
   char* stack_lo = nullptr;
   char* stack_hi = nullptr;
 

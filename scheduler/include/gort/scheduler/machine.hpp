@@ -44,7 +44,6 @@ struct alignas(64) M {
   // only concurrent reader on the hot path is this thread's signal handler.
   std::atomic<int> in_runtime{1};
   bool blocking = false;             // inside gort::blocking(): must not park
-  bool hog_retaken = false;          // P was taken by the preemption signal
   bool exited = false;               // left its loop (guarded by sched.lock)
   std::atomic<bool> signal_pending{false};  // a SIGURG is on its way (dedupe)
   std::atomic<bool> zombie{false};   // runtime shut down while this M ran user code

@@ -50,12 +50,20 @@ struct alignas(64) P {
   std::int64_t sm_schedwhen = 0;
   std::uint32_t sm_syscalltick = 0;
   std::int64_t sm_syscallwhen = 0;
+  G* sm_preempt_g = nullptr;       // the fiber asked to yield, and when
+  std::int64_t sm_preempt_when = 0;
+  // Set by the preemption signal handler when it put this P in the syscall
+  // state (before the status store-release that publishes it); read and
+  // cleared by whoever then takes the P.
+  std::atomic<bool> hog_retaken{false};
 
   RunQueue runq;
   TimerHeap timers;
 
-  // Dead G's of the default stack size, ready for reuse (Go: p.gFree).
-  G* gfree = nullptr;
+  // Dead G's of the default stack size, ready for reuse (Go: p.gFree). A
+  // LIFO array: taking one reads no G memory.
+  static constexpr int kGfreeMax = 64;
+  G* gfree[kGfreeMax];
   int ngfree = 0;
   // Fiber ids handed out in batches (Go: p.goidcache).
   std::uint64_t goid_next = 0;

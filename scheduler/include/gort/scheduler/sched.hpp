@@ -27,7 +27,9 @@
 
 #include "gort/scheduler/config.hpp"
 #include "gort/scheduler/fiber.hpp"
+#include "gort/scheduler/g_free_set.hpp"
 #include "gort/scheduler/g_queue.hpp"
+#include "gort/scheduler/g_ring.hpp"
 #include "gort/scheduler/machine.hpp"
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/note.hpp"
@@ -48,8 +50,8 @@ struct Sched {
   std::mutex lock;
 
   // Global run queue (Go: sched.runq, runqsize).
-  GQueue runq;                          // guarded by lock
-  std::atomic<std::size_t> runqsize{0};  // mirror of runq.size for lock-free checks
+  GRing runq;                            // guarded by lock
+  std::atomic<std::size_t> runqsize{0};  // mirror of runq.size() for lock-free checks
 
   // Idle P's and M's.
   P* pidle = nullptr;  // guarded by lock
@@ -66,9 +68,11 @@ struct Sched {
   int mrunning = 0;                 // guarded by lock; threads still in their loop
   std::condition_variable mexited;  // signalled when mrunning drops
 
-  // Free G's: default stack size (Go: sched.gFree) and other sizes.
-  GQueue gfree;                                      // guarded by lock
-  std::unordered_map<std::size_t, GQueue> gfree_other;  // guarded by lock
+  // Free G's: default stack size (Go: sched.gFree) and other sizes, lowest
+  // address first (g_free_set.hpp).
+  GFreeSet gfree;                                          // guarded by lock
+  std::atomic<std::size_t> ngfree{0};                      // mirror of gfree.size()
+  std::unordered_map<std::size_t, GFreeSet> gfree_other;  // guarded by lock
   // Every G carved in this run (Go: allgs), for dumps and teardown.
   std::mutex allg_lock;
   G* allg = nullptr;
@@ -104,7 +108,8 @@ struct Sched {
 };
 
 // The running runtime, or null. Set by run_main for the duration of a run.
-extern Sched* g_sched;
+// Hidden: reached PC-relative, without a GOT load, even in PIC builds.
+extern Sched* g_sched __attribute__((visibility("hidden")));
 inline Sched& sched() noexcept { return *g_sched; }
 
 // ---- lifecycle (sched.cpp) ----
@@ -115,7 +120,7 @@ void run_main(const SchedConfig& config, const FiberEntry& entry, void* obj);
 // ---- run queues (sched.cpp) ----
 bool runq_put_slow(P* p, G* g) noexcept;            // Go: runqputslow
 // Go: runqput. Inline: it is on every spawn, ready and yield.
-inline void runq_put(P* p, G* g, bool next) noexcept {
+__attribute__((always_inline)) inline void runq_put(P* p, G* g, bool next) noexcept {
   if (next) {
     g = p->runq.swap_runnext(g);
     if (g == nullptr) return;  // the displaced runnext (if any) goes to the tail
@@ -125,6 +130,7 @@ inline void runq_put(P* p, G* g, bool next) noexcept {
 }
 void globrunq_put(G* g) noexcept;                   // caller holds lock
 void globrunq_put_batch(GQueue& q) noexcept;        // caller holds lock
+void globrunq_put_batch(G* const* gs, std::size_t n) noexcept;  // caller holds lock
 G* globrunq_get(P* p, int max) noexcept;            // caller holds lock
 void inject_glist(GQueue& q) noexcept;              // Go: injectglist
 
@@ -147,11 +153,11 @@ void schedule_loop(M* m);  // an M's g0 loop; returns when the runtime exits
 G* find_runnable(M* m, bool& inherit);
 // The next G to run without going through g0 (local work only), or null
 // when find_runnable has something to do first (fairness, timers, exit).
-inline G* next_local(P* p, bool& inherit) noexcept {
+__attribute__((always_inline)) inline G* next_local(P* p, bool& inherit) noexcept {
   Sched& s = sched();
   if (__builtin_expect(s.exiting.load(std::memory_order_relaxed), 0)) return nullptr;
-  if (p->schedtick.load(std::memory_order_relaxed) % 61 == 0 &&
-      s.runqsize.load(std::memory_order_relaxed) != 0) {
+  if (s.runqsize.load(std::memory_order_relaxed) != 0 &&
+      p->schedtick.load(std::memory_order_relaxed) % 61 == 0) {
     return nullptr;  // fairness: let find_runnable take from the global queue
   }
   std::int64_t w = p->timers.min_when();
@@ -160,7 +166,7 @@ inline G* next_local(P* p, bool& inherit) noexcept {
 }
 
 // Go: execute. g starts (inherit: continues the current time slice) on m.
-inline void execute(M* m, G* g, bool inherit) noexcept {
+__attribute__((always_inline)) inline void execute(M* m, G* g, bool inherit) noexcept {
   m->curg.store(g, std::memory_order_relaxed);
   g->m.store(m, std::memory_order_relaxed);
   g->status.store(GStatus::running, std::memory_order_relaxed);

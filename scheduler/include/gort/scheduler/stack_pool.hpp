@@ -51,7 +51,10 @@ class StackPool {
     char* base = nullptr;
     std::size_t size = 0;
     std::size_t guard = 0;  // inaccessible bytes at the bottom (0: canary only)
+    char* slab = nullptr;   // the mmap'd slab the region was carved from
   };
+  // Bytes of a slab holding regions of `size` (a multiple of size).
+  static std::size_t slab_bytes(std::size_t size) noexcept;
 
   // A region of exactly `size` bytes (a value returned by round_size), guard
   // installed. Throws std::system_error if the address space is exhausted.
@@ -83,6 +86,7 @@ class StackPool {
   std::unordered_map<std::size_t, std::vector<Region>> free_;  // size -> regions
   // Slab space not yet carved into regions, per region size.
   struct Carve {
+    char* slab = nullptr;
     char* next = nullptr;
     char* end = nullptr;
   };
