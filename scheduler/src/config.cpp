@@ -1,20 +1,37 @@
 // config.cpp - resolving GOMAXPROCS, the default stack size and GORT_DEBUG.
 //
-// Go: runtime/debug.go (GOMAXPROCS default), runtime/cgroup_linux.go and
-// internal/runtime/cgroup (Go 1.25's cgroup-aware default: the CPUs of the
-// affinity mask, capped by the cgroup's CPU bandwidth limit rounded up, but
-// never below 2 because of that limit). Go reads the limit of the leaf cgroup
-// only; gort also walks up the hierarchy and takes the tightest limit, since
-// a parent's quota bounds its children too.
+// Go: runtime/proc.go (procinit: a positive GOMAXPROCS env wins), runtime/
+// cgroup_linux.go and internal/runtime/cgroup (Go 1.25's cgroup-aware
+// default). Go 1.25's default GOMAXPROCS is
+//
+//   procs = CPUs in the affinity mask
+//   if the cgroup has a CPU limit L: procs = min(procs, max(2, ceil(L)))
+//
+// (adjustCgroupGOMAXPROCS). So a limit never pushes GOMAXPROCS below 2, but it
+// never raises it above the CPU count either: 1 CPU stays 1.
+//
+// Differences from Go, all deliberate:
+//   - Go reads the limit of the leaf cgroup only (its own comment calls a
+//     tighter parent limit a known downside). gort walks from the leaf up to
+//     the root of the mounted hierarchy and takes the tightest limit, since a
+//     parent's quota bounds its children too. A level without the limit file
+//     (the v2 root has no cpu.max) just has no limit.
+//   - Go builds the cgroup directory as mount point + the path from
+//     /proc/self/cgroup. gort strips the mount's root (mountinfo field 4)
+//     from that path first, so v1 containers without a cgroup namespace
+//     (root "/docker/<id>", path "/docker/<id>") resolve too.
+//   - GOMAXPROCS is capped at kMaxProcs (256) wherever it comes from: the
+//     config, the environment or the machine. Go has no cap.
+#include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,92 +40,165 @@
 
 namespace gort::detail {
 
+// Test seam: cgroup_cpu_limit() with the contents of /proc/self/cgroup and
+// /proc/self/mountinfo given, and cgroup files read through `read` (nullopt:
+// the file cannot be read). Not in config.hpp; tests/scheduler/config_test.cpp
+// declares it again.
+using CgroupFileReader = std::function<std::optional<std::string>(const std::string& path)>;
+std::optional<double> cgroup_cpu_limit_from(std::string_view proc_self_cgroup, std::string_view mountinfo,
+                                            const CgroupFileReader& read);
+
 namespace {
 
-constexpr int kMaxProcs = 256;  // gort's cap (Go has none); P's are preallocated
+constexpr int kMaxProcs = 256;  // gort's cap (Go has none)
 
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream f(path);
-  if (!f) return false;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  out = ss.str();
-  return true;
+// The whole contents of a small file (procfs, cgroupfs); nullopt if it cannot
+// be opened or read. Sizes reported by stat are meaningless there, so read
+// until EOF, giving up past 16 MiB.
+std::optional<std::string> read_small_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || out.size() > (std::size_t{16} << 20)) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
 }
 
-std::vector<std::string> split(std::string_view s, char sep) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
   for (;;) {
-    std::size_t i = s.find(sep, start);
-    parts.emplace_back(s.substr(start, i == std::string_view::npos ? std::string_view::npos : i - start));
+    std::size_t i = s.find(sep);
+    parts.push_back(s.substr(0, i));
     if (i == std::string_view::npos) break;
-    start = i + 1;
+    s.remove_prefix(i + 1);
   }
   return parts;
 }
 
-bool parse_ll(std::string_view s, long long& v) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
+std::string_view drop_newline(std::string_view s) {
+  if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  return s;
+}
+
+// The whole of `s` as a decimal integer: optional '-', digits, no spaces or
+// '+', no overflow (like Go's runtime atoi).
+template <class Int>
+bool parse_int(std::string_view s, Int& v) {
   if (s.empty()) return false;
-  std::string str(s);
-  char* end = nullptr;
-  errno = 0;
-  v = std::strtoll(str.c_str(), &end, 10);
-  return errno == 0 && end == str.c_str() + str.size();
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
+  return ec == std::errc{} && end == s.data() + s.size();
 }
 
-void take_min(std::optional<double>& best, std::optional<double> v) {
-  if (v && (!best || *v < *best)) best = v;
+// One cgroup level's limit file(s).
+struct Level {
+  enum Kind { limit, unlimited, missing, malformed } kind;
+  double value = 0;
+};
+
+// cpu.max: "<quota> <period>\n", quota "max" when unlimited.
+Level parse_cpu_max(std::string_view s) {
+  s = drop_newline(s);
+  std::size_t sp = s.find(' ');
+  if (sp == std::string_view::npos) return {Level::malformed};
+  std::string_view quota_s = s.substr(0, sp);
+  if (quota_s == "max") return {Level::unlimited};
+  long long quota = 0, period = 0;
+  if (!parse_int(quota_s, quota) || !parse_int(s.substr(sp + 1), period)) return {Level::malformed};
+  std::optional<double> l = parse_cgroup1_quota(quota, period);
+  if (!l) return {Level::malformed};
+  return {Level::limit, *l};
 }
 
-// Where the controller's hierarchy is mounted (field 5 of mountinfo) and the
-// cgroup root it shows (field 4), for the mount of `fstype` (cgroup2, or
-// cgroup with `controller` among its super options).
-bool find_mount(const std::string& fstype, const std::string& controller, std::string& mount_point,
-                std::string& root) {
-  std::ifstream f("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(f, line)) {
-    std::size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    auto left = split(line.substr(0, dash), ' ');
-    auto right = split(line.substr(dash + 3), ' ');
-    if (left.size() < 5 || right.size() < 3 || right[0] != fstype) continue;
-    if (!controller.empty()) {
-      auto opts = split(right[2], ',');
-      if (std::find(opts.begin(), opts.end(), controller) == opts.end()) continue;
+Level read_v2_level(const std::string& dir, const CgroupFileReader& read) {
+  std::optional<std::string> max = read(dir + "/cpu.max");
+  if (!max) return {Level::missing};
+  return parse_cpu_max(*max);
+}
+
+Level read_v1_level(const std::string& dir, const CgroupFileReader& read) {
+  std::optional<std::string> quota_s = read(dir + "/cpu.cfs_quota_us");
+  if (!quota_s) return {Level::missing};
+  long long quota = 0, period = 0;
+  if (!parse_int(drop_newline(*quota_s), quota)) return {Level::malformed};
+  if (quota < 0) return {Level::unlimited};  // -1
+  std::optional<std::string> period_s = read(dir + "/cpu.cfs_period_us");
+  if (!period_s || !parse_int(drop_newline(*period_s), period)) return {Level::malformed};
+  std::optional<double> l = parse_cgroup1_quota(quota, period);
+  if (!l) return {Level::malformed};
+  return {Level::limit, *l};
+}
+
+// Undoes the octal escapes (\040 for space, ...) of paths in mountinfo.
+std::optional<std::string> unescape_mount_path(std::string_view in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size();) {
+    if (in[i] != '\\') {
+      out += in[i++];
+      continue;
     }
-    root = left[3];
-    mount_point = left[4];
-    return true;
+    if (i + 3 >= in.size()) return std::nullopt;
+    int c = 0;
+    for (std::size_t k = 1; k <= 3; k++) {
+      if (in[i + k] < '0' || in[i + k] > '7') return std::nullopt;
+      c = c * 8 + (in[i + k] - '0');
+    }
+    out += static_cast<char>(c);
+    i += 4;
+  }
+  return out;
+}
+
+bool has_item(std::string_view comma_list, std::string_view item) {
+  for (std::string_view x : split(comma_list, ',')) {
+    if (x == item) return true;
   }
   return false;
 }
 
-// The limit at each level from the process's cgroup up to the mount's root.
-template <class ReadLimit>
-std::optional<double> walk_up(const std::string& mount_point, const std::string& root, std::string path,
-                              ReadLimit read_limit) {
-  if (path.compare(0, root.size(), root) == 0 && root != "/") path = path.substr(root.size());
-  std::optional<double> best;
-  for (;;) {
-    take_min(best, read_limit(mount_point + (path == "/" ? "" : path)));
-    if (path.empty() || path == "/") break;
-    std::size_t slash = path.rfind('/');
-    path = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+// `root` is `path` or one of its ancestors.
+bool path_under(std::string_view path, std::string_view root) {
+  if (root == "/") return !path.empty() && path[0] == '/';
+  return path.substr(0, root.size()) == root && (path.size() == root.size() || path[root.size()] == '/');
+}
+
+struct Mount {
+  std::string root;   // mountinfo field 4: the cgroup shown at the mount point
+  std::string point;  // field 5
+};
+
+// The mounts of the cgroup2 hierarchy (v2) or of the v1 hierarchy whose
+// super options include "cpu".
+std::vector<Mount> cpu_mounts(std::string_view mountinfo, bool v2) {
+  std::vector<Mount> mounts;
+  for (std::string_view line : split(mountinfo, '\n')) {
+    // "36 35 98:0 /root /mnt/point rw,noatime master:1 - cgroup cgroup rw,cpu,cpuacct"
+    std::vector<std::string_view> f = split(line, ' ');
+    auto dash = std::find(f.begin(), f.end(), std::string_view("-"));
+    if (dash - f.begin() < 6 || f.end() - dash < 4) continue;
+    std::string_view fstype = dash[1], super_opts = dash[3];
+    if (v2 ? fstype != "cgroup2" : (fstype != "cgroup" || !has_item(super_opts, "cpu"))) continue;
+    std::optional<std::string> root = unescape_mount_path(f[3]), point = unescape_mount_path(f[4]);
+    if (root && point) mounts.push_back({std::move(*root), std::move(*point)});
   }
-  return best;
+  return mounts;
 }
 
 }  // namespace
 
 std::optional<double> parse_cgroup2_cpu_max(std::string_view contents) {
-  auto fields = split(contents, ' ');
-  if (fields.size() != 2) return std::nullopt;
-  long long quota = 0, period = 0;
-  if (fields[0] == "max" || !parse_ll(fields[0], quota) || !parse_ll(fields[1], period)) return std::nullopt;
-  return parse_cgroup1_quota(quota, period);
+  Level l = parse_cpu_max(contents);
+  if (l.kind != Level::limit) return std::nullopt;
+  return l.value;
 }
 
 std::optional<double> parse_cgroup1_quota(long long quota_us, long long period_us) {
@@ -116,110 +206,159 @@ std::optional<double> parse_cgroup1_quota(long long quota_us, long long period_u
   return static_cast<double>(quota_us) / static_cast<double>(period_us);
 }
 
-std::optional<double> cgroup_cpu_limit() {
-  std::ifstream f("/proc/self/cgroup");
-  std::string line;
-  std::optional<double> best;
-  while (std::getline(f, line)) {
-    // "hierarchy-id:controllers:path"
+std::optional<double> cgroup_cpu_limit_from(std::string_view proc_self_cgroup, std::string_view mountinfo,
+                                            const CgroupFileReader& read) {
+  // Lines "hierarchy-id:controller-list:path". As in Go, a v1 hierarchy with
+  // the cpu controller takes precedence over the v2 one ("0::/path").
+  std::optional<std::string_view> v1_path, v2_path;
+  for (std::string_view line : split(proc_self_cgroup, '\n')) {
     std::size_t a = line.find(':');
-    std::size_t b = a == std::string::npos ? a : line.find(':', a + 1);
-    if (b == std::string::npos) continue;
-    std::string id = line.substr(0, a);
-    auto controllers = split(line.substr(a + 1, b - a - 1), ',');
-    std::string path = line.substr(b + 1);
-    std::string mount, root;
-    if (id == "0" && controllers.size() == 1 && controllers[0].empty()) {
-      if (!find_mount("cgroup2", "", mount, root)) continue;
-      take_min(best, walk_up(mount, root, path, [](const std::string& dir) -> std::optional<double> {
-                 std::string s;
-                 if (!read_file(dir + "/cpu.max", s)) return std::nullopt;
-                 return parse_cgroup2_cpu_max(s);
-               }));
-    } else if (std::find(controllers.begin(), controllers.end(), "cpu") != controllers.end()) {
-      if (!find_mount("cgroup", "cpu", mount, root)) continue;
-      take_min(best, walk_up(mount, root, path, [](const std::string& dir) -> std::optional<double> {
-                 std::string q, p;
-                 long long quota = 0, period = 0;
-                 if (!read_file(dir + "/cpu.cfs_quota_us", q) || !read_file(dir + "/cpu.cfs_period_us", p) ||
-                     !parse_ll(q, quota) || !parse_ll(p, period)) {
-                   return std::nullopt;
-                 }
-                 return parse_cgroup1_quota(quota, period);
-               }));
+    std::size_t b = a == std::string_view::npos ? a : line.find(':', a + 1);
+    if (b == std::string_view::npos) continue;
+    std::string_view id = line.substr(0, a), controllers = line.substr(a + 1, b - a - 1),
+                     path = line.substr(b + 1);
+    if (path.empty() || path[0] != '/') continue;
+    if (id == "0" && controllers.empty()) {
+      v2_path = path;
+    } else if (has_item(controllers, "cpu")) {
+      v1_path = path;
+      break;
     }
+  }
+  if (!v1_path && !v2_path) return std::nullopt;
+  const bool v2 = !v1_path;
+  std::string_view path = v2 ? *v2_path : *v1_path;
+
+  std::vector<Mount> mounts = cpu_mounts(mountinfo, v2);
+  if (mounts.empty()) return std::nullopt;
+  // Prefer the mount showing the deepest ancestor of our cgroup; else do as
+  // Go does and append the whole path to a mount point (v2: the last mount,
+  // v1: the first).
+  const Mount* mount = nullptr;
+  for (const Mount& m : mounts) {
+    if (path_under(path, m.root) && (mount == nullptr || m.root.size() > mount->root.size())) mount = &m;
+  }
+  std::string rel(path);
+  if (mount != nullptr) {
+    if (mount->root != "/") rel = rel.substr(mount->root.size());
+  } else {
+    mount = v2 ? &mounts.back() : &mounts.front();
+  }
+  while (rel.size() > 1 && rel.back() == '/') rel.pop_back();
+  if (rel.empty()) rel = "/";
+
+  // From the leaf up to the mount point, inclusive.
+  std::optional<double> best;
+  for (;;) {
+    std::string dir = mount->point + (rel == "/" ? "" : rel);
+    Level l = v2 ? read_v2_level(dir, read) : read_v1_level(dir, read);
+    if (l.kind == Level::malformed) return std::nullopt;
+    if (l.kind == Level::limit && (!best || l.value < *best)) best = l.value;
+    if (rel == "/") break;
+    std::size_t slash = rel.rfind('/');
+    rel = slash == 0 ? "/" : rel.substr(0, slash);
   }
   return best;
 }
 
+std::optional<double> cgroup_cpu_limit() {
+  try {
+    std::optional<std::string> cgroup = read_small_file("/proc/self/cgroup");
+    std::optional<std::string> mountinfo = read_small_file("/proc/self/mountinfo");
+    if (!cgroup || !mountinfo) return std::nullopt;
+    return cgroup_cpu_limit_from(*cgroup, *mountinfo, read_small_file);
+  } catch (...) {  // std::bad_alloc: no limit known
+    return std::nullopt;
+  }
+}
+
 int affinity_cpus() noexcept {
-  for (int ncpu = 1024; ncpu <= (1 << 20); ncpu *= 2) {
-    cpu_set_t* set = CPU_ALLOC(static_cast<std::size_t>(ncpu));
+  // The kernel's mask may exceed CPU_SETSIZE (1024): grow the set on EINVAL.
+  for (std::size_t ncpu = 1024; ncpu <= (std::size_t{1} << 22); ncpu *= 2) {
+    cpu_set_t* set = CPU_ALLOC(ncpu);
     if (set == nullptr) break;
-    std::size_t size = CPU_ALLOC_SIZE(static_cast<std::size_t>(ncpu));
+    std::size_t size = CPU_ALLOC_SIZE(ncpu);
     CPU_ZERO_S(size, set);
     if (sched_getaffinity(0, size, set) == 0) {
       int n = CPU_COUNT_S(size, set);
       CPU_FREE(set);
       return n > 0 ? n : 1;
     }
+    int err = errno;
     CPU_FREE(set);
-    if (errno != EINVAL) break;  // EINVAL: the mask is larger than our set
+    if (err != EINVAL) break;
   }
   long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<int>(n) : 1;
+  return n > 0 ? static_cast<int>(std::min<long>(n, 1L << 30)) : 1;
 }
 
 int default_gomaxprocs(int ncpu, std::optional<double> limit) {
   int procs = ncpu > 0 ? ncpu : 1;
   if (limit) {
-    // Go 1.25: the limit rounded up, but at least 2, and never above the CPUs.
-    int l = static_cast<int>(std::ceil(*limit));
-    procs = std::min(procs, std::max(2, l));
+    // Go 1.25 adjustCgroupGOMAXPROCS: limit = max(ceil(limit), 2); if
+    // limit < procs { procs = limit }. (A NaN limit compares false: ignored.)
+    double l = std::max(std::ceil(*limit), 2.0);
+    if (l < static_cast<double>(procs)) procs = static_cast<int>(l);
   }
-  return std::clamp(procs, 1, kMaxProcs);
+  return procs;
 }
 
 namespace {
-// "512k", "1m", "262144" -> bytes; 0 on error.
-std::size_t parse_size(const char* s) {
-  if (s == nullptr || *s == '\0') return 0;
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(s, &end, 10);
-  if (errno != 0 || end == s) return 0;
-  std::string suffix = end;
-  if (suffix == "k" || suffix == "K" || suffix == "KiB") v *= 1024;
-  else if (suffix == "m" || suffix == "M" || suffix == "MiB") v *= 1024 * 1024;
+
+// "262144", "512k", "512K", "2m", "2M" (also "512KiB", "2MiB") -> bytes;
+// 0 when unset or malformed.
+std::size_t parse_stack_size(const char* env) {
+  if (env == nullptr) return 0;
+  std::string_view s(env);
+  std::size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') digits++;
+  std::size_t v = 0;
+  if (!parse_int(s.substr(0, digits), v)) return 0;
+  std::string_view suffix = s.substr(digits);
+  std::size_t mult = 1;
+  if (suffix == "k" || suffix == "K" || suffix == "KiB") mult = std::size_t{1} << 10;
+  else if (suffix == "m" || suffix == "M" || suffix == "MiB") mult = std::size_t{1} << 20;
   else if (!suffix.empty()) return 0;
-  return static_cast<std::size_t>(v);
+  if (v > SIZE_MAX / mult) return 0;
+  return v * mult;
 }
+
 }  // namespace
 
 SchedConfig resolve_config(SchedConfig c) {
   if (c.gomaxprocs <= 0) {
-    long long env = 0;
+    // Go's procinit: a positive whole number in $GOMAXPROCS wins.
+    int env = 0;
     const char* e = std::getenv("GOMAXPROCS");
-    if (e != nullptr && parse_ll(e, env) && env > 0) {
-      c.gomaxprocs = static_cast<int>(std::min<long long>(env, kMaxProcs));
+    if (e != nullptr && parse_int(std::string_view(e), env) && env > 0) {
+      c.gomaxprocs = env;
     } else {
       c.gomaxprocs = default_gomaxprocs(affinity_cpus(), cgroup_cpu_limit());
     }
   }
   c.gomaxprocs = std::clamp(c.gomaxprocs, 1, kMaxProcs);
-  if (c.stack_size == 0) c.stack_size = parse_size(std::getenv("GORT_STACK_SIZE"));
+
+  if (c.stack_size == 0) c.stack_size = parse_stack_size(std::getenv("GORT_STACK_SIZE"));
   if (c.stack_size == 0) c.stack_size = StackPool::kDefaultSize;
+
+  // Like GODEBUG at startup: comma-separated key=value, left to right (a
+  // later setting overrides an earlier one), unknown keys and malformed
+  // values ignored. The result only fills fields left at their defaults.
   if (const char* dbg = std::getenv("GORT_DEBUG")) {
-    for (const auto& kv : split(dbg, ',')) {
+    std::optional<int> schedtrace, scheddetail, asyncpreemptoff;
+    for (std::string_view kv : split(dbg, ',')) {
       std::size_t eq = kv.find('=');
-      if (eq == std::string::npos) continue;
-      std::string key = kv.substr(0, eq);
-      long long v = 0;
-      if (!parse_ll(kv.substr(eq + 1), v) || v < 0) continue;
-      if (key == "schedtrace" && c.schedtrace_ms == 0) c.schedtrace_ms = static_cast<int>(v);
-      if (key == "scheddetail" && !c.scheddetail) c.scheddetail = v != 0;
-      if (key == "asyncpreemptoff" && c.hard_preempt) c.hard_preempt = v == 0;
+      if (eq == std::string_view::npos) continue;
+      std::string_view key = kv.substr(0, eq);
+      int v = 0;
+      if (!parse_int(kv.substr(eq + 1), v)) continue;
+      if (key == "schedtrace") schedtrace = v;
+      else if (key == "scheddetail") scheddetail = v;
+      else if (key == "asyncpreemptoff") asyncpreemptoff = v;
     }
+    if (schedtrace && c.schedtrace_ms == 0) c.schedtrace_ms = std::max(*schedtrace, 0);  // <= 0: off
+    if (scheddetail && !c.scheddetail) c.scheddetail = *scheddetail > 0;
+    if (asyncpreemptoff && c.hard_preempt) c.hard_preempt = *asyncpreemptoff == 0;  // Go: != 0 is off
   }
   return c;
 }

@@ -476,6 +476,7 @@ void goexit() noexcept {
     }
     s.poll->wake();
     s.sysmon_note.wakeup();
+    s.main_done.wakeup();
   }
   SwitchRecord rec{g, g->is_main ? AfterSwitch::none : AfterSwitch::free_g};
   switch_away(m, g, &rec, true);

@@ -106,15 +106,13 @@ std::vector<std::uint32_t> coprimes(std::uint32_t n) {
   return out;
 }
 
-// Tears the runtime down after M0's loop returned. Returns false if some M
+// Tears the runtime down after the main fiber returned. Returns false if some M
 // could not be stopped (its fiber is still running user code): then nothing
 // is freed, because that M may still read it.
-bool teardown(Sched& s, M* m0) {
+bool teardown(Sched& s) {
   std::int64_t deadline = nanotime() + s.config.exit_grace_ns;
   {
     std::unique_lock lk(s.lock);
-    s.mrunning--;  // M0
-    m0->exited = true;
     while (s.mrunning > 0) {
       std::int64_t left = deadline - nanotime();
       if (left <= 0) break;
@@ -125,7 +123,6 @@ bool teardown(Sched& s, M* m0) {
   if (s.sysmon.joinable()) s.sysmon.join();
   bool zombies = false;
   for (M* m = s.allm; m != nullptr; m = m->alllink) {
-    if (m == m0) continue;
     bool exited;
     {
       std::lock_guard lk(s.lock);
@@ -158,7 +155,7 @@ bool teardown(Sched& s, M* m0) {
   for (P* p : s.allp) delete p;
   for (M* m = s.allm; m != nullptr;) {
     M* next = m->alllink;
-    if (m != m0) delete m;
+    delete m;
     m = next;
   }
   return true;
@@ -193,43 +190,29 @@ void run_main(const SchedConfig& config_in, const FiberEntry& entry, void* obj) 
   s->start_time = nanotime();
   s->lastpoll.store(s->start_time);
 
-  // The calling thread becomes M0 (its C++ exception state is parked for the
-  // duration: fibers must start with a clean one).
-  M* m0;
-  {
-    std::lock_guard lk(s->lock);
-    m0 = newm_locked(*s);
-  }
-  set_current_m(m0);
-  m0->pthread = pthread_self();
-  record_g0_stack(m0);
-  m_signal_setup(m0);
-  G caller_eh;
-  eh_save(m0->eh_globals, &caller_eh);
-  P* p0;
-  {
-    std::lock_guard lk(s->lock);
-    p0 = pidleget();
-  }
-  acquirep(m0, p0);
-
-  G* main_g = newproc(entry, obj, 0);
+  // The main fiber starts on a fresh M. The calling thread does not run
+  // fibers itself: it waits for the main fiber to return, so that run() can
+  // return even while other threads are still busy in user code.
+  G* main_g = newproc(entry, obj, 0);  // no P here: onto the global queue
   main_g->is_main = true;
   s->main_g = main_g;
   s->main_started.store(true);
   s->sysmon = std::thread(sysmon_main);
   log_debug("gort: runtime started: GOMAXPROCS=%d stack=%zu guard=%s", s->gomaxprocs,
             config.stack_size, StackPool::instance().mode_name());
+  startm(nullptr, false);
+  s->main_done.sleep();
 
-  schedule_loop(m0);
-
-  m_signal_teardown(m0);
-  eh_restore(m0->eh_globals, &caller_eh);
-  set_current_m(nullptr);
-  bool freed = teardown(*s, m0);
-  delete m0;
+  bool freed = teardown(*s);
   g_sched = nullptr;
-  if (freed) delete s;  // else leaked on purpose: abandoned threads may still read it
+  if (freed) {
+    delete s;
+  } else {
+    // Leaked on purpose: abandoned threads may still read it. Kept reachable
+    // so that leak checkers do not report it.
+    static auto* abandoned = new std::vector<Sched*>();  // never destroyed
+    abandoned->push_back(s);
+  }
 }
 
 // ---- run queues ----

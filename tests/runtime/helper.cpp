@@ -63,9 +63,11 @@ int main(int argc, char** argv) {
       }
       wg.wait();
     } else if (mode == "abandon") {
+      static gort::WaitGroup forever;  // outlives main: the fibers keep referring to it
+      forever.add(1);
       for (int i = 0; i < 100; i++) {
         gort::go([] { gort::sleep_for(1h); });
-        gort::go([&wg] { wg.add(1), wg.wait(); });
+        gort::go([] { forever.wait(); });
       }
       gort::yield();
       std::printf("abandoning %lld fibers\n", static_cast<long long>(gort::num_fibers() - 1));

@@ -58,6 +58,27 @@ TEST_CASE("run can be called repeatedly; fibers left behind are abandoned", "[ru
   }
 }
 
+TEST_CASE("run returns when main does, even while fibers compute or block", "[runtime][run]") {
+  auto t0 = std::chrono::steady_clock::now();
+  gort::run(gort::Config{.gomaxprocs = 2}, [] {
+    std::atomic<int> started{0};
+    gort::go([&] {
+      started++;
+      gort::blocking([] { std::this_thread::sleep_for(1500ms); });
+    });
+    gort::go([&] {
+      started++;
+      auto until = std::chrono::steady_clock::now() + 1500ms;
+      while (std::chrono::steady_clock::now() < until) {
+      }
+    });
+    while (started.load() < 2) gort::yield();
+  });
+  REQUIRE(std::chrono::steady_clock::now() - t0 < 1000ms);
+  // The abandoned threads belong to the old runtime; a new one is unaffected.
+  REQUIRE(gort::run(gort::Config{.gomaxprocs = 2}, [] { return 5; }) == 5);
+}
+
 TEST_CASE("run inside run, and go without a runtime, are errors", "[runtime][run]") {
   REQUIRE_THROWS_AS(gort::go([] {}), std::logic_error);
   bool nested_threw = false;

@@ -11,8 +11,9 @@
 //     });
 //   }
 //
-// run() makes the calling thread the first M, runs fn as the main fiber on
-// GOMAXPROCS P's, and returns fn's result (0 for void) when fn returns. As
+// run() starts the runtime, runs fn as the main fiber on GOMAXPROCS P's, and
+// returns fn's result (0 for void) when fn returns; the calling thread only
+// waits meanwhile (it runs no fibers). As
 // when Go's main returns, fibers still alive are abandoned: they never run
 // again, their stacks return to the pool, and objects on those stacks are not
 // destroyed. A fiber still executing user code (or inside gort::blocking)

@@ -93,6 +93,7 @@ struct Sched {
   std::atomic<bool> main_started{false};
   std::atomic<bool> exiting{false};
   G* main_g = nullptr;
+  Note main_done;  // run()'s thread sleeps here until the main fiber returns
   std::int64_t start_time = 0;
 
   // sysmon.
