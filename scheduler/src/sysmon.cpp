@@ -14,9 +14,12 @@
 //   - schedtrace every GORT_DEBUG=schedtrace=N ms.
 #include <pthread.h>
 
+#include <vector>
+
 #include "gort/scheduler/log.hpp"
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/sched.hpp"
+#include "gort/scheduler/stack_pool.hpp"
 
 namespace gort::detail {
 
@@ -104,7 +107,32 @@ int retake(Sched& s, std::int64_t now) noexcept {
   return n;
 }
 
+constexpr std::int64_t kScavengePeriodNs = 1'000'000'000;
+
 }  // namespace
+
+std::size_t scavenge_stacks() {
+  Sched& s = sched();
+  std::vector<G*> batch;
+  {
+    std::lock_guard lk(s.lock);
+    s.gfree.take_aged(batch);
+    for (auto& [size, set] : s.gfree_other) set.take_aged(batch);
+    s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
+  }
+  if (batch.empty()) return 0;
+  for (G* g : batch) StackPool::scavenge({g->region, g->region_size, g->guard, g->slab});
+  std::lock_guard lk(s.lock);
+  for (G* g : batch) {
+    if (g->region_size == s.config.stack_size) {
+      s.gfree.put_scavenged(g);
+    } else {
+      s.gfree_other[g->region_size].put_scavenged(g);
+    }
+  }
+  s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
+  return batch.size();
+}
 
 void sysmon_main() {
   Sched& s = sched();
@@ -112,6 +140,7 @@ void sysmon_main() {
   int idle = 0;
   std::int64_t delay = kMinDelayNs;
   std::int64_t last_trace = nanotime();
+  std::int64_t last_scavenge = last_trace;
   for (;;) {
     if (idle == 0) {
       delay = kMinDelayNs;
@@ -124,10 +153,21 @@ void sysmon_main() {
     if (s.exiting.load()) return;
     std::int64_t now = nanotime();
 
+    if (now - last_scavenge >= kScavengePeriodNs) {
+      scavenge_stacks();
+      last_scavenge = now;
+    }
+
     if (s.config.schedtrace_ms <= 0 && s.npidle.load() == s.gomaxprocs) {
-      // Every P is idle: sleep until some M acquires a P (acquirep wakes us).
+      // Every P is idle: sleep until some M acquires a P (acquirep wakes us),
+      // or until the next scavenge if free stacks still hold memory.
+      std::int64_t sleep = kDeepSleepNs;
+      {
+        std::lock_guard lk(s.lock);
+        if (s.gfree.unscavenged() > 0) sleep = kScavengePeriodNs;
+      }
       s.sysmonwait.store(true);
-      if (s.npidle.load() == s.gomaxprocs && !s.exiting.load()) s.sysmon_note.sleep_for(kDeepSleepNs);
+      if (s.npidle.load() == s.gomaxprocs && !s.exiting.load()) s.sysmon_note.sleep_for(sleep);
       s.sysmonwait.store(false);
       s.sysmon_note.clear();
       if (s.exiting.load()) return;

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <regex>
 
 #include "../support/subprocess.hpp"
 
@@ -31,4 +32,18 @@ TEST_CASE("an overflow that skipped the guard is caught by the canary", "[runtim
   INFO(r.output);
   REQUIRE(r.signal == SIGABRT);
   REQUIRE(r.output.find("fatal error: stack overflow in fiber 2 (stack canary overwritten") != std::string::npos);
+}
+
+TEST_CASE("GORT_DEBUG=schedtrace prints Go's scheduler trace line", "[runtime][observability]") {
+  auto r = run_process(GORT_TEST_HELPER, {"schedtrace"}, {"GORT_DEBUG=schedtrace=50", "GOMAXPROCS=2"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 1);  // the helper's main returns 1 after its work
+  std::regex line(R"(SCHED \d+ms: gomaxprocs=2 idleprocs=\d+ threads=\d+ spinningthreads=\d+ needspinning=\d+ idlethreads=\d+ runqueue=\d+ \[\d+ \d+\])");
+  REQUIRE(std::regex_search(r.output, line));
+
+  auto d = run_process(GORT_TEST_HELPER, {"schedtrace"}, {"GORT_DEBUG=schedtrace=50,scheddetail=1", "GOMAXPROCS=2"});
+  INFO(d.output);
+  REQUIRE(d.output.find("  P0: status=") != std::string::npos);
+  REQUIRE(d.output.find("  M") != std::string::npos);
+  REQUIRE(std::regex_search(d.output, std::regex(R"(  G1: status=\d\()")));
 }

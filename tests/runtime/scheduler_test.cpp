@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "gort/gort.hpp"
 #include "gort/scheduler/machine.hpp"
 #include "gort/scheduler/park.hpp"
+#include "gort/scheduler/sched.hpp"
 #include "gort/scheduler/sema.hpp"
 
 using namespace std::chrono_literals;
@@ -315,4 +317,53 @@ TEST_CASE("an idle runtime uses no CPU", "[runtime][sched]") {
   });
   INFO("CPU used while idle for 400 ms: " << used_ms << " ms");
   REQUIRE(used_ms < 20.0);  // < 5%; a busy-polling scheduler would burn ~800 ms
+}
+
+namespace {
+long rss_kib() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * 4;
+}
+
+__attribute__((noinline)) void touch_stack(std::size_t bytes) {
+  volatile char* buf = static_cast<volatile char*>(__builtin_alloca(bytes));
+  for (std::size_t i = 0; i < bytes; i += 4096) buf[i] = 1;
+}
+}  // namespace
+
+TEST_CASE("stacks of fibers that are gone give their memory back", "[runtime][sched][stacks]") {
+  long grown = 0, released = 0;
+  std::size_t scavenged = 0;
+  gort::run(gort::Config{.gomaxprocs = 1}, [&] {
+    constexpr int kFibers = 2000;
+    long before = rss_kib();
+    gort::WaitGroup started, release, done;
+    started.add(kFibers);
+    release.add(1);
+    done.add(kFibers);
+    for (int i = 0; i < kFibers; i++) {
+      gort::go([&] {
+        touch_stack(128 * 1024);  // 32 pages each, all live at once below
+        started.done();
+        release.wait();
+        done.done();
+      });
+    }
+    started.wait();
+    grown = rss_kib() - before;
+    release.done();
+    done.wait();
+    long peak = rss_kib();
+    gort::detail::scavenge_stacks();  // ages the free stacks...
+    scavenged = gort::detail::scavenge_stacks();  // ...and releases them
+    released = peak - rss_kib();
+  });
+  INFO("grew " << grown << " KiB, released " << released << " KiB from " << scavenged << " stacks");
+  REQUIRE(grown > 2000 * 100);          // ~128 KiB per fiber were resident
+  REQUIRE(scavenged >= 2000 - 64);      // all but the P's small cache of hot G's
+  REQUIRE(released > grown * 8 / 10);
 }

@@ -12,6 +12,10 @@
 // ordered set: put and take are O(1) (amortised), and take() returns the
 // lowest free G. The per-P caches in front of it stay LIFO (hot G's).
 //
+// It also drives stack scavenging: G's free for a whole sysmon scavenge
+// period get their stack pages released (take_aged / put_scavenged), so a
+// burst of fibers does not pin its peak memory forever.
+//
 // Not synchronised: sched.lock guards it.
 #pragma once
 
@@ -30,30 +34,23 @@ class GFreeSet {
  public:
   std::size_t size() const noexcept { return nfree_; }
   bool empty() const noexcept { return nfree_ == 0; }
+  // Free G's whose stack pages have not been released yet.
+  std::size_t unscavenged() const noexcept { return nfree_ - nscavenged_; }
 
-  void put(G* g) {
-    Slab& s = slabs_[g->slab];
-    if (s.gs.empty()) {
-      std::size_t n = StackPool::slab_bytes(g->region_size) / g->region_size;
-      s.gs.resize(n);
-      s.bits.resize((n + 63) / 64);
-    }
-    std::size_t slot = static_cast<std::size_t>(g->region - g->slab) / g->region_size;
-    if (s.nfree == 0) partial_.insert(g->slab);
-    s.gs[slot] = g;
-    s.bits[slot / 64] |= std::uint64_t{1} << (slot % 64);
-    s.nfree++;
-    nfree_++;
-  }
+  // A dead G whose stack was just in use.
+  void put(G* g) { insert(g, false); }
 
   G* take() noexcept {
     if (nfree_ == 0) return nullptr;
     char* base = *partial_.begin();
-    Slab& s = slabs_[base];
-    for (std::size_t w = 0; w < s.bits.size(); w++) {
-      if (s.bits[w] == 0) continue;
-      std::size_t slot = w * 64 + static_cast<std::size_t>(__builtin_ctzll(s.bits[w]));
-      s.bits[w] &= s.bits[w] - 1;
+    Slab& s = slabs_.find(base)->second;
+    for (std::size_t w = 0; w < s.free.size(); w++) {
+      if (s.free[w] == 0) continue;
+      std::uint64_t bit = s.free[w] & -s.free[w];
+      std::size_t slot = w * 64 + static_cast<std::size_t>(__builtin_ctzll(bit));
+      s.free[w] &= ~bit;
+      s.aged[w] &= ~bit;
+      if (s.scavenged[w] & bit) nscavenged_--;
       if (--s.nfree == 0) partial_.erase(partial_.begin());
       nfree_--;
       return s.gs[slot];
@@ -61,15 +58,68 @@ class GFreeSet {
     return nullptr;  // unreachable: a partial slab has a set bit
   }
 
+  // Scavenging (Go: the background scavenger / freeing the stacks of dead
+  // G's at GC). Removes and returns, in `out`, the G's that were already free
+  // at the previous call and whose stack pages have not been released yet;
+  // the caller releases them outside the lock and gives them back with
+  // put_scavenged(). Every G free now counts as aged for the next call.
+  void take_aged(std::vector<G*>& out) {
+    for (auto& [base, s] : slabs_) {
+      for (std::size_t w = 0; w < s.free.size(); w++) {
+        std::uint64_t pick = s.free[w] & s.aged[w] & ~s.scavenged[w];
+        s.aged[w] = s.free[w] & ~pick;
+        if (pick == 0) continue;
+        s.free[w] &= ~pick;
+        for (std::uint64_t b = pick; b != 0; b &= b - 1) {
+          out.push_back(s.gs[w * 64 + static_cast<std::size_t>(__builtin_ctzll(b))]);
+        }
+        std::size_t n = static_cast<std::size_t>(__builtin_popcountll(pick));
+        s.nfree -= n;
+        nfree_ -= n;
+        if (s.nfree == 0) partial_.erase(base);
+      }
+    }
+  }
+  void put_scavenged(G* g) { insert(g, true); }
+
  private:
   struct Slab {
-    std::vector<std::uint64_t> bits;  // 1 = free
-    std::vector<G*> gs;               // slot -> G (set when first freed)
+    std::vector<std::uint64_t> free;       // 1 = free
+    std::vector<std::uint64_t> aged;       // 1 = free since the last take_aged
+    std::vector<std::uint64_t> scavenged;  // 1 = stack pages released since last use
+    std::vector<G*> gs;                    // slot -> G (set when first freed)
     std::size_t nfree = 0;
   };
+
+  void insert(G* g, bool scavenged) {
+    Slab& s = slabs_[g->slab];
+    if (s.gs.empty()) {
+      std::size_t n = StackPool::slab_bytes(g->region_size) / g->region_size;
+      s.gs.resize(n);
+      s.free.resize((n + 63) / 64);
+      s.aged.resize((n + 63) / 64);
+      s.scavenged.resize((n + 63) / 64);
+    }
+    std::size_t slot = static_cast<std::size_t>(g->region - g->slab) / g->region_size;
+    std::uint64_t bit = std::uint64_t{1} << (slot % 64);
+    if (s.nfree == 0) partial_.insert(g->slab);
+    s.gs[slot] = g;
+    s.free[slot / 64] |= bit;
+    s.aged[slot / 64] &= ~bit;
+    if (scavenged) {
+      s.scavenged[slot / 64] |= bit;
+      nscavenged_++;
+    } else {
+      s.scavenged[slot / 64] &= ~bit;
+    }
+    s.nfree++;
+    nfree_++;
+  }
+
   std::unordered_map<char*, Slab> slabs_;
   std::set<char*> partial_;  // slabs with a free G, by address
   std::size_t nfree_ = 0;
+  std::size_t nscavenged_ = 0;  // free G's with the scavenged bit
 };
 
 }  // namespace gort::detail

@@ -201,6 +201,9 @@ void preempt_self(M* m) noexcept;  // Go: gopreempt_m
 
 // ---- sysmon (sysmon.cpp) ----
 void sysmon_main();
+// Releases the stack pages of G's that stayed free since the previous call
+// (sysmon calls it about once a second). Returns how many were released.
+std::size_t scavenge_stacks();
 
 // ---- signals (signals.cpp) ----
 void install_signal_handlers();
