@@ -365,5 +365,5 @@ TEST_CASE("stacks of fibers that are gone give their memory back", "[runtime][sc
   INFO("grew " << grown << " KiB, released " << released << " KiB from " << scavenged << " stacks");
   REQUIRE(grown > 2000 * 100);          // ~128 KiB per fiber were resident
   REQUIRE(scavenged >= 2000 - 64);      // all but the P's small cache of hot G's
-  REQUIRE(released > grown * 8 / 10);
+  REQUIRE(released > 2000 * 100);       // and at least ~100 KiB of each went back
 }
