@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "gort/scheduler/futex.hpp"
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/note.hpp"
 
@@ -17,6 +18,23 @@ long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val, const st
                  ts, nullptr, 0);
 }
 }  // namespace
+
+void futex_wait(std::atomic<std::uint32_t>* addr, std::uint32_t val, std::int64_t timeout_ns) noexcept {
+  int saved = errno;
+  struct timespec ts;
+  if (timeout_ns >= 0) {
+    ts.tv_sec = timeout_ns / 1000000000;
+    ts.tv_nsec = timeout_ns % 1000000000;
+  }
+  futex(addr, FUTEX_WAIT, val, timeout_ns >= 0 ? &ts : nullptr);
+  errno = saved;
+}
+
+void futex_wake(std::atomic<std::uint32_t>* addr, int n) noexcept {
+  int saved = errno;
+  futex(addr, FUTEX_WAKE, static_cast<std::uint32_t>(n), nullptr);
+  errno = saved;
+}
 
 void Note::wakeup() noexcept {
   if (key_.exchange(1, std::memory_order_acq_rel) != 0) return;  // already signalled

@@ -96,6 +96,7 @@ G* galloc(std::size_t region_size) {
   g->region_size = r.size;
   g->guard = r.guard;
   g->slab = r.slab;
+  g->slab_id = r.slab_id;
   g->stack_lo = r.base + r.guard;
   Sched& s = sched();
   std::lock_guard lk(s.allg_lock);

@@ -1,8 +1,8 @@
 // run_queue.cpp - the thief side of the local run queue. Invariants: run_queue.hpp.
 #include "gort/scheduler/run_queue.hpp"
 
-#include <sched.h>
-#include <time.h>
+#include "gort/scheduler/nanotime.hpp"
+#include "gort/scheduler/spin_lock.hpp"
 
 namespace gort::detail {
 
@@ -19,9 +19,12 @@ std::uint32_t RunQueue::grab(std::atomic<G*>* dst, std::uint32_t dst_tail, bool 
       if (next == nullptr) return 0;
       if (victim_running) {
         // The victim is likely about to park and run `next` itself; stealing
-        // it now would only bounce it between threads. Go sleeps 3us here.
-        struct timespec ts{0, 3000};
-        nanosleep(&ts, nullptr);
+        // it now would only bounce it between threads. Go sleeps 3 us here
+        // (usleep(3)); a nanosleep that short actually lasts the thread's
+        // timer slack (50 us by default) plus a wakeup, so gort waits 3 us
+        // busily instead.
+        std::int64_t until = nanotime() + 3000;
+        while (nanotime() < until) cpu_relax();
       }
       if (!runnext_.compare_exchange_strong(next, nullptr, std::memory_order_acq_rel)) continue;
       dst[dst_tail % kSize].store(next, std::memory_order_relaxed);

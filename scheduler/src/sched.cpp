@@ -147,7 +147,7 @@ bool teardown(Sched& s) {
   StackPool& pool = StackPool::instance();
   for (G* g = s.allg; g != nullptr;) {
     G* next = g->allglink;
-    StackPool::Region r{g->region, g->region_size, g->guard, g->slab};
+    StackPool::Region r{g->region, g->region_size, g->guard, g->slab, g->slab_id};
     g->~G();
     pool.release(r);
     g = next;

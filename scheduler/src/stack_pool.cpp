@@ -113,10 +113,11 @@ StackPool::Region StackPool::allocate(std::size_t size) {
     }
     madvise(p, bytes, MADV_NOHUGEPAGE);  // a touched stack page must not become 2 MiB resident
     c.slab = c.next = static_cast<char*>(p);
+    c.slab_id = static_cast<std::uint32_t>(stats_.slabs);
     c.end = c.next + bytes;
     stats_.slabs++;
   }
-  Region r{c.next, size, 0, c.slab};
+  Region r{c.next, size, 0, c.slab, c.slab_id};
   c.next += size;
   r.guard = install_guard(r.base);
   stats_.regions++;

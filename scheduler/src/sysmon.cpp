@@ -121,7 +121,7 @@ std::size_t scavenge_stacks() {
     s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
   }
   if (batch.empty()) return 0;
-  for (G* g : batch) StackPool::scavenge({g->region, g->region_size, g->guard, g->slab});
+  for (G* g : batch) StackPool::scavenge({g->region, g->region_size, g->guard, g->slab, g->slab_id});
   std::lock_guard lk(s.lock);
   for (G* g : batch) {
     if (g->region_size == s.config.stack_size) {

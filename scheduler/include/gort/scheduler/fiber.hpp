@@ -106,6 +106,7 @@ struct alignas(64) G {
   std::size_t region_size = 0;
   std::size_t guard = 0;  // inaccessible bytes at the region's bottom
   char* slab = nullptr;   // the stack pool slab holding the region (free-list locality)
+  std::uint32_t slab_id = 0;
   char* stack_lo = nullptr;
   char* stack_hi = nullptr;
 

@@ -9,8 +9,8 @@
 // fibers land anywhere in the stack area and every switch pays a page walk
 // (BenchmarkWake10k got 2.5x slower over 100 rounds). So free G's are kept
 // as one bitmap per stack-pool slab, and the slabs with free G's in an
-// ordered set: put and take are O(1) (amortised), and take() returns the
-// lowest free G. The per-P caches in front of it stay LIFO (hot G's).
+// bitmap of their own (by slab number): put and take are O(1) (amortised),
+// and take() returns the lowest free G of the lowest slab. The per-P caches in front of it stay LIFO (hot G's).
 //
 // It also drives stack scavenging: G's free for a whole sysmon scavenge
 // period get their stack pages released (take_aged / put_scavenged), so a
@@ -21,8 +21,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <set>
-#include <unordered_map>
 #include <vector>
 
 #include "gort/scheduler/fiber.hpp"
@@ -42,8 +40,8 @@ class GFreeSet {
 
   G* take() noexcept {
     if (nfree_ == 0) return nullptr;
-    char* base = *partial_.begin();
-    Slab& s = slabs_.find(base)->second;
+    std::size_t id = first_partial();
+    Slab& s = slabs_[id];
     for (std::size_t w = 0; w < s.free.size(); w++) {
       if (s.free[w] == 0) continue;
       std::uint64_t bit = s.free[w] & -s.free[w];
@@ -51,7 +49,7 @@ class GFreeSet {
       s.free[w] &= ~bit;
       s.aged[w] &= ~bit;
       if (s.scavenged[w] & bit) nscavenged_--;
-      if (--s.nfree == 0) partial_.erase(partial_.begin());
+      if (--s.nfree == 0) clear_partial(id);
       nfree_--;
       return s.gs[slot];
     }
@@ -64,7 +62,8 @@ class GFreeSet {
   // the caller releases them outside the lock and gives them back with
   // put_scavenged(). Every G free now counts as aged for the next call.
   void take_aged(std::vector<G*>& out) {
-    for (auto& [base, s] : slabs_) {
+    for (std::size_t id = 0; id < slabs_.size(); id++) {
+      Slab& s = slabs_[id];
       for (std::size_t w = 0; w < s.free.size(); w++) {
         std::uint64_t pick = s.free[w] & s.aged[w] & ~s.scavenged[w];
         s.aged[w] = s.free[w] & ~pick;
@@ -76,7 +75,7 @@ class GFreeSet {
         std::size_t n = static_cast<std::size_t>(__builtin_popcountll(pick));
         s.nfree -= n;
         nfree_ -= n;
-        if (s.nfree == 0) partial_.erase(base);
+        if (s.nfree == 0) clear_partial(id);
       }
     }
   }
@@ -92,7 +91,11 @@ class GFreeSet {
   };
 
   void insert(G* g, bool scavenged) {
-    Slab& s = slabs_[g->slab];
+    if (g->slab_id >= slabs_.size()) {
+      slabs_.resize(g->slab_id + 1);
+      partial_.resize(slabs_.size() / 64 + 1);
+    }
+    Slab& s = slabs_[g->slab_id];
     if (s.gs.empty()) {
       std::size_t n = StackPool::slab_bytes(g->region_size) / g->region_size;
       s.gs.resize(n);
@@ -102,7 +105,7 @@ class GFreeSet {
     }
     std::size_t slot = static_cast<std::size_t>(g->region - g->slab) / g->region_size;
     std::uint64_t bit = std::uint64_t{1} << (slot % 64);
-    if (s.nfree == 0) partial_.insert(g->slab);
+    if (s.nfree == 0) set_partial(g->slab_id);
     s.gs[slot] = g;
     s.free[slot / 64] |= bit;
     s.aged[slot / 64] &= ~bit;
@@ -116,8 +119,19 @@ class GFreeSet {
     nfree_++;
   }
 
-  std::unordered_map<char*, Slab> slabs_;
-  std::set<char*> partial_;  // slabs with a free G, by address
+  void set_partial(std::size_t id) noexcept {
+    partial_[id / 64] |= std::uint64_t{1} << (id % 64);
+    if (id / 64 < first_word_) first_word_ = id / 64;
+  }
+  void clear_partial(std::size_t id) noexcept { partial_[id / 64] &= ~(std::uint64_t{1} << (id % 64)); }
+  std::size_t first_partial() noexcept {  // precondition: nfree_ > 0
+    while (partial_[first_word_] == 0) first_word_++;
+    return first_word_ * 64 + static_cast<std::size_t>(__builtin_ctzll(partial_[first_word_]));
+  }
+
+  std::vector<Slab> slabs_;              // by slab id
+  std::vector<std::uint64_t> partial_;   // 1 = the slab has a free G
+  std::size_t first_word_ = 0;           // no partial slab below this word
   std::size_t nfree_ = 0;
   std::size_t nscavenged_ = 0;  // free G's with the scavenged bit
 };

@@ -36,73 +36,77 @@
 #include "gort/scheduler/park.hpp"
 #include "gort/scheduler/poll_hook.hpp"
 #include "gort/scheduler/processor.hpp"
+#include "gort/scheduler/runtime_mutex.hpp"
 
 namespace gort::detail {
 
+// Fields are grouped by who writes them, one group per cache line (alignas),
+// so that the hot read-mostly fields checked on every switch (exiting,
+// runqsize, gomaxprocs) do not share a line with the mutex word or with the
+// spinning counters other M's write.
 struct Sched {
   explicit Sched(const SchedConfig& c) : config(c) {}
 
+  // Read-mostly after start.
   SchedConfig config;
   int gomaxprocs = 1;
   std::vector<P*> allp;
   std::vector<std::uint32_t> steal_coprimes;  // increments for the random steal order
+  PollHook* poll = nullptr;
+  G* main_g = nullptr;
+  std::int64_t start_time = 0;
+  std::atomic<bool> main_started{false};
+  std::atomic<bool> exiting{false};
 
-  std::mutex lock;
+  // Global run queue (Go: sched.runq, runqsize): the mirror is read
+  // lock-free on every switch, so it lives apart from the queue and the lock.
+  alignas(64) std::atomic<std::size_t> runqsize{0};
 
-  // Global run queue (Go: sched.runq, runqsize).
-  GRing runq;                            // guarded by lock
-  std::atomic<std::size_t> runqsize{0};  // mirror of runq.size() for lock-free checks
+  // Spinning protocol (see wakep/find_runnable).
+  alignas(64) std::atomic<int> nmspinning{0};
+  std::atomic<int> needspinning{0};
+  alignas(64) std::atomic<int> npidle{0};
 
-  // Idle P's and M's.
+  alignas(64) RuntimeMutex lock;
+  GRing runq;          // guarded by lock
   P* pidle = nullptr;  // guarded by lock
-  std::atomic<int> npidle{0};
   M* midle = nullptr;  // guarded by lock
   int nmidle = 0;      // guarded by lock
-  std::atomic<int> nmspinning{0};
-  std::atomic<int> needspinning{0};
-
   // Every M (guarded by lock); count of M threads still running.
   M* allm = nullptr;
   int mcount = 0;
   std::uint64_t mnext = 0;
   int mrunning = 0;                 // guarded by lock; threads still in their loop
-  std::condition_variable mexited;  // signalled when mrunning drops
-
+  std::condition_variable_any mexited;  // signalled when mrunning drops
   // Free G's: default stack size (Go: sched.gFree) and other sizes, lowest
   // address first (g_free_set.hpp).
-  GFreeSet gfree;                                          // guarded by lock
-  std::atomic<std::size_t> ngfree{0};                      // mirror of gfree.size()
+  GFreeSet gfree;                                         // guarded by lock
   std::unordered_map<std::size_t, GFreeSet> gfree_other;  // guarded by lock
+  alignas(64) std::atomic<std::size_t> ngfree{0};         // mirror of gfree.size()
+
   // Every G carved in this run (Go: allgs), for dumps and teardown.
-  std::mutex allg_lock;
+  alignas(64) std::mutex allg_lock;
   G* allg = nullptr;
   std::size_t allglen = 0;
 
   // Poller (Go: sched.lastpoll, pollUntil; 0 lastpoll = an M blocks in poll).
-  PollHook* poll = nullptr;
-  TimerSleeper default_poll;
-  std::atomic<std::int64_t> lastpoll{0};
+  alignas(64) std::atomic<std::int64_t> lastpoll{0};
   std::atomic<std::int64_t> poll_until{0};
+  TimerSleeper default_poll;
 
   // Fiber ids and counts.
-  std::atomic<std::uint64_t> goid_gen{1};
+  alignas(64) std::atomic<std::uint64_t> goid_gen{1};
   std::atomic<std::int64_t> offp_spawned{0};  // spawns/exits without a P
   std::atomic<std::int64_t> offp_exited{0};
 
-  // Lifecycle.
-  std::atomic<bool> main_started{false};
-  std::atomic<bool> exiting{false};
-  G* main_g = nullptr;
-  Note main_done;  // run()'s thread sleeps here until the main fiber returns
-  std::int64_t start_time = 0;
-
-  // sysmon.
+  // Lifecycle and sysmon.
+  alignas(64) Note main_done;  // run()'s thread sleeps here until the main fiber returns
   std::thread sysmon;
   Note sysmon_note;
   std::atomic<bool> sysmonwait{false};
 
   // Counters for schedtrace and /debug (relaxed).
-  std::atomic<std::uint64_t> nsteals{0};
+  alignas(64) std::atomic<std::uint64_t> nsteals{0};
   std::atomic<std::uint64_t> npreempt_requests{0};
   std::atomic<std::uint64_t> nretake_syscall{0};
   std::atomic<std::uint64_t> nretake_hog{0};

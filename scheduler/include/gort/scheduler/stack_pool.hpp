@@ -52,6 +52,7 @@ class StackPool {
     std::size_t size = 0;
     std::size_t guard = 0;  // inaccessible bytes at the bottom (0: canary only)
     char* slab = nullptr;   // the mmap'd slab the region was carved from
+    std::uint32_t slab_id = 0;  // dense number of that slab (0, 1, 2, ... in mmap order)
   };
   // Bytes of a slab holding regions of `size` (a multiple of size).
   static std::size_t slab_bytes(std::size_t size) noexcept;
@@ -87,6 +88,7 @@ class StackPool {
   // Slab space not yet carved into regions, per region size.
   struct Carve {
     char* slab = nullptr;
+    std::uint32_t slab_id = 0;
     char* next = nullptr;
     char* end = nullptr;
   };
