@@ -2,6 +2,8 @@
 #   make run     build and run the main sample
 #   make test    build and run every test (ctest), then the sanitizer suite
 # Both install missing Debian packages first (tools/setup-debian.sh).
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 BUILD := build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -22,11 +24,14 @@ build: deps $(BUILD)/build.ninja
 run: build
 	./$(BUILD)/bin/fibers_demo
 
-# Everything: the plain suite, then the same suite under ASan+UBSan.
+# Everything: the plain suite, then the same suite under ASan+UBSan; the
+# last lines are ctest's counts for both.
 test: test-plain test-sanitize
+	@echo "== plain, then ASan+UBSan:"
+	@grep -h "tests passed" $(BUILD)/ctest-plain.log $(BUILD)/sanitize/ctest-sanitize.log
 
 test-plain: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) | tee $(BUILD)/ctest-plain.log
 
 # The sanitizer build lives in build/sanitize; its executables go to
 # build/bin/ with an -asan suffix.
@@ -36,7 +41,7 @@ test-sanitize: deps
 	  -DGORT_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD)/sanitize -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(BUILD)/sanitize --output-on-failure -j $(JOBS)
+	  ctest --test-dir $(BUILD)/sanitize --output-on-failure -j $(JOBS) | tee $(BUILD)/sanitize/ctest-sanitize.log
 
 bench-deps:
 	@./tools/setup-debian.sh bench
