@@ -23,12 +23,14 @@
 #include "gort/scheduler/context.hpp"
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/sched.hpp"
+#include "gort/scheduler/spin_lock.hpp"
 
 namespace gort::detail {
 
 namespace {
 
 constexpr int kStealTries = 4;  // Go: stealTries
+constexpr std::int64_t kSpinWatchNs = 50'000;  // how long a spinning M watches for work before parking
 
 // Go: checkTimersNoP. The earliest timer over all P's (0: none).
 std::int64_t earliest_timer(Sched& s, std::int64_t pollUntil) noexcept {
@@ -135,6 +137,22 @@ top:
     bool new_work = false;
     if (G* g = steal_work(m, p, now, pollUntil, new_work, inherit)) return g;
     if (new_work) goto top;
+    // Go parks here. gort first watches for work for a little while, still
+    // counted as spinning: while it does, wakep() costs submitters one load
+    // instead of a futex wake, which in a VM means an inter-processor
+    // interrupt and tens of microseconds. Polling reads only (queue heads),
+    // one round per ~2 us; any work found sends us back to the top.
+    // Only with other P's to watch, and not while fibers wait for I/O (the
+    // poller, blocking in the kernel, reacts to that better).
+    std::int64_t until = s.gomaxprocs > 1 && !s.poll->has_waiters() ? now + kSpinWatchNs : 0;
+    while (until != 0) {
+      for (int i = 0; i < 256; i++) cpu_relax();
+      if (s.exiting.load(std::memory_order_relaxed) || s.runqsize.load(std::memory_order_relaxed) != 0 ||
+          any_local_work(s) || (pollUntil != 0 && nanotime() >= pollUntil)) {
+        goto top;
+      }
+      if (nanotime() >= until) break;
+    }
   }
 
   // Nothing: give up the P.

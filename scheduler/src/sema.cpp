@@ -18,7 +18,7 @@ bool Sema::try_acquire() noexcept {
   return ok;
 }
 
-void Sema::acquire(WaitReason reason) noexcept {
+void Sema::acquire(WaitReason reason, bool lifo) noexcept {
   RuntimeScope scope;
   lock_.lock();
   if (count_ > 0) {
@@ -27,8 +27,14 @@ void Sema::acquire(WaitReason reason) noexcept {
     return;
   }
   Waiter w;
-  if (tail_) tail_->next = &w; else head_ = &w;
-  tail_ = &w;
+  if (lifo) {
+    w.next = head_;
+    head_ = &w;
+    if (tail_ == nullptr) tail_ = &w;
+  } else {
+    if (tail_) tail_->next = &w; else head_ = &w;
+    tail_ = &w;
+  }
   nwait_.fetch_add(1, std::memory_order_relaxed);
   if (G* g = current_g()) {
     w.g = g;
@@ -41,26 +47,32 @@ void Sema::acquire(WaitReason reason) noexcept {
   note.sleep();
 }
 
-void Sema::release() noexcept {
-  RuntimeScope scope(false);
-  lock_.lock();
-  Waiter* w = head_;
-  if (w == nullptr) {
-    count_++;
+void Sema::release(bool handoff) noexcept {
+  bool readied = false;
+  {
+    RuntimeScope scope(false);
+    lock_.lock();
+    Waiter* w = head_;
+    if (w == nullptr) {
+      count_++;
+      lock_.unlock();
+      return;
+    }
+    head_ = w->next;
+    if (head_ == nullptr) tail_ = nullptr;
+    nwait_.fetch_sub(1, std::memory_order_relaxed);
+    G* g = w->g;
+    Note* note = w->note;
     lock_.unlock();
-    return;
+    if (g != nullptr) {
+      ready(g);
+      readied = true;
+    } else {
+      note->wakeup();
+    }
   }
-  head_ = w->next;
-  if (head_ == nullptr) tail_ = nullptr;
-  nwait_.fetch_sub(1, std::memory_order_relaxed);
-  G* g = w->g;
-  Note* note = w->note;
-  lock_.unlock();
-  if (g != nullptr) {
-    ready(g);
-  } else {
-    note->wakeup();
-  }
+  // Outside the runtime bracket: yield() is a user-level call.
+  if (handoff && readied && current_g() != nullptr) yield();
 }
 
 }  // namespace gort::detail

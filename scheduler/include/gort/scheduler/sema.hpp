@@ -28,12 +28,15 @@ class Sema {
  public:
   // Takes one unit, waiting (parking the fiber, or blocking a plain thread)
   // until one is released. `reason` is the fiber's wait reason meanwhile.
-  void acquire(WaitReason reason) noexcept;
+  // lifo queues the caller first (Go: a mutex waiter that already waited).
+  void acquire(WaitReason reason, bool lifo = false) noexcept;
   // Takes one unit if available without waiting.
   bool try_acquire() noexcept;
   // Releases one unit: to the oldest waiter if any (it is readied into this
-  // P's runnext), else to the count.
-  void release() noexcept;
+  // P's runnext), else to the count. handoff: the calling fiber also yields,
+  // so that the waiter runs at once on this P (Go: semrelease1 with handoff,
+  // then goyield). Only where the caller may switch.
+  void release(bool handoff = false) noexcept;
   // Waiters currently queued (racy; for tests and dumps).
   std::uint32_t waiters() const noexcept { return nwait_.load(std::memory_order_relaxed); }
 
