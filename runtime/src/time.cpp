@@ -5,6 +5,8 @@
 // that has not finished parking), time/sleep.go AfterFunc.
 #include "gort/time.hpp"
 
+#include "gort/chan.hpp"
+
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -66,11 +68,20 @@ void sleep_until_ns(std::int64_t when) {
 
 // after_func's shared state. References: one per gort::Timer handle, one
 // while armed (held by the heap), handed to the fiber that runs fn.
+// The state behind gort::Timer and gort::Ticker. References: one per handle,
+// one while armed (held by the heap; it moves to the fiber of an after_func
+// and ends with a one-shot channel send), and one per running callback (pin).
+// `mu` serialises stop/reset with the channel sends; `seq` changes on every
+// stop/reset, so a send that lost the race to them is dropped (Go 1.23: no
+// stale value can be received after Stop or Reset returns).
 struct TimerState {
   Timer timer;
   std::atomic<int> refs{1};
-  std::mutex mu;  // serialises stop/reset (never held across a switch)
-  std::function<void()> fn;
+  std::mutex mu;  // never held across a switch
+  std::atomic<std::uint64_t> seq{0};
+  std::atomic<std::uint64_t> pin_seq{0};
+  std::function<void()> fn;    // after_func timers
+  chan<Clock::time_point> ch;  // channel timers and tickers (capacity 1)
 
   void ref() noexcept { refs.fetch_add(1, std::memory_order_relaxed); }
   void unref() noexcept {
@@ -79,8 +90,18 @@ struct TimerState {
 };
 
 namespace {
+TimerState* state(Timer* t) noexcept { return static_cast<TimerState*>(t->arg); }
+
+void pin(Timer* t) noexcept {
+  TimerState* st = state(t);
+  st->ref();
+  st->pin_seq.store(st->seq.load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
+
+void abandon(Timer* t) noexcept { state(t)->unref(); }
+
 void after_func_fire(Timer* t, std::int64_t) {
-  auto* st = static_cast<TimerState*>(t->arg);
+  TimerState* st = state(t);
   // The heap's reference moves to the fiber (Go: AfterFunc runs f in a new goroutine).
   auto run = [st] {
     struct Unref {
@@ -90,51 +111,136 @@ void after_func_fire(Timer* t, std::int64_t) {
     st->fn();
   };
   spawn(EntryOps<decltype(run)>::entry, &run, 0);
+  st->unref();  // the pin
 }
 
-void after_func_abandon(Timer* t) noexcept { static_cast<TimerState*>(t->arg)->unref(); }
+// Go: sendTime. Runs on the M that runs the timer (with a P): a non-blocking
+// send, so a slow receiver misses ticks instead of stalling the timer.
+void chan_fire(Timer* t, std::int64_t now) {
+  TimerState* st = state(t);
+  bool periodic = t->period > 0;
+  {
+    std::lock_guard lk(st->mu);
+    if (st->seq.load(std::memory_order_relaxed) == st->pin_seq.load(std::memory_order_relaxed)) {
+      st->ch.try_send(Clock::time_point{std::chrono::nanoseconds(now)});
+    }
+  }
+  if (!periodic) st->unref();  // a one-shot timer's heap reference ends here
+  st->unref();                 // the pin
+}
+
+// Drops a value the timer sent but nobody received.
+bool drain(TimerState* st) {
+  bool drained = false;
+  while (st->ch.try_recv()) drained = true;
+  return drained;
+}
+
+TimerState* new_state(void (*fire)(Timer*, std::int64_t)) {
+  if (g_sched == nullptr) throw std::logic_error("gort: timers need a running gort runtime (gort::run)");
+  auto* st = new TimerState();
+  st->timer.fn = fire;
+  st->timer.abandon = &abandon;
+  st->timer.pin = &pin;
+  st->timer.arg = st;
+  return st;
+}
 }  // namespace
 
 TimerState* start_after_func(std::int64_t when, std::function<void()> fn) {
-  if (g_sched == nullptr) throw std::logic_error("gort::after_func: the gort runtime is not running");
-  RuntimeScope scope;
-  auto* st = new TimerState();
+  TimerState* st = new_state(&after_func_fire);
   st->fn = std::move(fn);
-  st->timer.fn = &after_func_fire;
-  st->timer.abandon = &after_func_abandon;
-  st->timer.arg = st;
+  RuntimeScope scope;
   st->ref();  // the heap's
   arm(&st->timer, when);
   return st;
 }
 
+TimerState* start_chan_timer(std::int64_t when, std::int64_t period) {
+  TimerState* st = new_state(&chan_fire);
+  st->ch = chan<Clock::time_point>(1);
+  st->timer.period = period;
+  RuntimeScope scope;
+  st->ref();  // the heap's
+  arm(&st->timer, when);
+  return st;
+}
+
+chan<Clock::time_point> timer_chan(TimerState* st) { return st ? st->ch : chan<Clock::time_point>(); }
+
+void ref_timer(TimerState* st) noexcept {
+  if (st) st->ref();
+}
+void unref_timer(TimerState* st) noexcept {
+  if (st) st->unref();
+}
+
+bool stop_timer(TimerState* st) {
+  if (st == nullptr) return false;
+  RuntimeScope scope(false);
+  std::lock_guard lk(st->mu);
+  st->seq.fetch_add(1, std::memory_order_relaxed);
+  bool active = TimerHeap::stop(&st->timer);
+  if (active) st->unref();  // the heap's reference (never the last: the caller holds one)
+  if (st->ch && drain(st)) active = true;
+  return active;
+}
+
+bool reset_timer(TimerState* st, std::int64_t when, std::int64_t period) {
+  if (st == nullptr) return false;
+  RuntimeScope scope(false);
+  std::lock_guard lk(st->mu);
+  st->seq.fetch_add(1, std::memory_order_relaxed);
+  bool armed = TimerHeap::stop(&st->timer);
+  bool active = armed;
+  if (st->ch && drain(st)) active = true;
+  if (!armed) st->ref();  // re-arming: the heap needs a reference again
+  if (period >= 0) st->timer.period = period;
+  arm(&st->timer, when);
+  return active;
+}
+
 }  // namespace detail
 
-Timer::Timer(const Timer& o) noexcept : state_(o.state_) {
-  if (state_) state_->ref();
+Timer::Timer(const Timer& o) noexcept : state_(o.state_) { detail::ref_timer(state_); }
+
+Timer::~Timer() { detail::unref_timer(state_); }
+
+bool Timer::stop() { return detail::stop_timer(state_); }
+
+bool Timer::reset_ns(std::int64_t when) { return detail::reset_timer(state_, when, -1); }
+
+chan<Clock::time_point> Timer::c() const { return detail::timer_chan(state_); }
+
+Ticker::Ticker(std::chrono::nanoseconds d) {
+  if (d <= d.zero()) throw std::invalid_argument("gort::Ticker: non-positive interval");
+  state_ = detail::start_chan_timer(detail::deadline_after(d), d.count());
 }
 
-Timer::~Timer() {
-  if (state_) state_->unref();
+Ticker::~Ticker() {
+  detail::stop_timer(state_);
+  detail::unref_timer(state_);
 }
 
-bool Timer::stop() {
-  if (state_ == nullptr) return false;
-  detail::RuntimeScope scope(false);
-  std::lock_guard lk(state_->mu);
-  if (!detail::TimerHeap::stop(&state_->timer)) return false;
-  state_->unref();  // the heap's reference (never the last: we hold one)
-  return true;
+void Ticker::stop() { detail::stop_timer(state_); }
+
+void Ticker::reset(std::chrono::nanoseconds d) {
+  if (d <= d.zero()) throw std::invalid_argument("gort::Ticker::reset: non-positive interval");
+  detail::reset_timer(state_, detail::deadline_after(d), d.count());
 }
 
-bool Timer::reset_ns(std::int64_t when) {
-  if (state_ == nullptr) return false;
-  detail::RuntimeScope scope(false);
-  std::lock_guard lk(state_->mu);
-  bool active = detail::TimerHeap::stop(&state_->timer);
-  if (!active) state_->ref();  // re-armed: the heap needs a reference again
-  detail::arm(&state_->timer, when);
-  return active;
+chan<Clock::time_point> Ticker::c() const { return detail::timer_chan(state_); }
+
+Timer new_timer_ns(std::chrono::nanoseconds d) {
+  return Timer(detail::start_chan_timer(detail::deadline_after(d), 0));
+}
+
+chan<Clock::time_point> after_ns(std::chrono::nanoseconds d) {
+  // The timer keeps running without a handle (Go: time.After).
+  detail::TimerState* st = detail::start_chan_timer(detail::deadline_after(d), 0);
+  chan<Clock::time_point> ch = detail::timer_chan(st);
+  detail::unref_timer(st);
+  return ch;
 }
 
 }  // namespace gort

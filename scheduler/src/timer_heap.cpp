@@ -100,6 +100,7 @@ std::int64_t TimerHeap::run_expired(std::int64_t now) {
       t->heap.store(nullptr, std::memory_order_release);
     }
     publish_min();
+    if (t->pin) t->pin(t);
     lk.unlock();
     fn(t, now);  // INV4: t is not touched again
     lk.lock();

@@ -154,3 +154,60 @@ TEST_CASE("timers of an idle P are served", "[runtime][time]") {
   });
   REQUIRE(woke);
 }
+
+TEST_CASE("after: a channel that receives the time once", "[runtime][time]") {
+  gort::run([] {
+    auto t0 = gort::Clock::now();
+    auto ch = gort::after(10ms);
+    auto when = ch.recv();
+    REQUIRE(when.has_value());
+    REQUIRE(*when >= t0 + 10ms);
+    REQUIRE(gort::Clock::now() >= t0 + 10ms);
+    REQUIRE_FALSE(ch.try_recv().has_value());  // only once
+  });
+}
+
+TEST_CASE("new_timer: Go 1.23 stop and reset semantics, no stale values", "[runtime][time]") {
+  gort::run([] {
+    auto t = gort::new_timer(1h);
+    REQUIRE(t.stop());        // was running
+    REQUIRE_FALSE(t.stop());  // already stopped
+    REQUIRE_FALSE(t.c().try_recv().has_value());
+
+    auto fired = gort::new_timer(1ms);
+    gort::sleep_for(10ms);  // it fires and its value waits in the channel
+    REQUIRE(fired.stop());  // not received yet: Stop reports true (Go 1.23)...
+    REQUIRE_FALSE(fired.c().try_recv().has_value());  // ...and the stale value is gone
+
+    auto r = gort::new_timer(1ms);
+    gort::sleep_for(10ms);
+    REQUIRE(r.reset(5ms));  // the unreceived fire counts as active; dropped
+    auto t0 = gort::Clock::now();
+    auto v = r.c().recv();  // the value from the reset timer, not the stale one
+    REQUIRE(v.has_value());
+    REQUIRE(*v >= t0);
+    REQUIRE_FALSE(r.reset(1h));  // it had fired and been received
+    REQUIRE(r.stop());
+    gort::Timer f = gort::after_func(1h, [] {});
+    REQUIRE_FALSE(static_cast<bool>(f.c()));  // after_func timers have no channel, as in Go
+    f.stop();
+  });
+}
+
+TEST_CASE("Ticker: ticks periodically, drops ticks for slow receivers, stops", "[runtime][time]") {
+  gort::run([] {
+    gort::Ticker tick(2ms);
+    auto t0 = gort::Clock::now();
+    for (int i = 0; i < 5; i++) REQUIRE(tick.c().recv().has_value());
+    REQUIRE(gort::Clock::now() - t0 >= 9ms);
+    gort::sleep_for(20ms);                    // ~10 periods without receiving...
+    REQUIRE(tick.c().len() == 1);             // ...leave one tick waiting
+    tick.stop();
+    REQUIRE_FALSE(tick.c().try_recv().has_value());  // and stop dropped it
+    gort::sleep_for(6ms);
+    REQUIRE_FALSE(tick.c().try_recv().has_value());  // no ticks after stop
+    tick.reset(1ms);
+    REQUIRE(tick.c().recv().has_value());
+    REQUIRE_THROWS_AS(gort::Ticker(0ms), std::invalid_argument);
+  });
+}

@@ -1,8 +1,16 @@
-// time.hpp - sleeping and timers (Go: time.Sleep, time.AfterFunc, Timer).
+// time.hpp - sleeping and timers (Go: time.Sleep, After, AfterFunc,
+// NewTimer, NewTicker).
 //
 //   gort::sleep_for(10ms);                       // parks the fiber, not the thread
 //   auto t = gort::after_func(1h, [] { ... });   // runs in a new fiber
 //   if (t.stop()) { /* it will not run */ }
+//   gort::select(gort::recv(ch, ...),
+//                gort::recv(gort::after(100ms), [](auto) { /* timeout */ }));
+//   gort::Ticker tick(1s);                       // for (auto t : tick.c()) ...
+//
+// Channel timers follow Go 1.23: after stop() or reset() returns, no value
+// sent before can still be received, and stop() reports true if the value
+// had not been received yet. Tickers drop ticks for slow receivers.
 //
 // Times are std::chrono; deadlines on steady_clock are exact (the runtime's
 // clock is CLOCK_MONOTONIC). Timers live in per-P heaps; an idle runtime
@@ -15,7 +23,12 @@
 #include <functional>
 #include <utility>
 
+#include "gort/chan.hpp"
+
 namespace gort {
+
+// The clock of every gort deadline and of the values timer channels carry.
+using Clock = std::chrono::steady_clock;
 
 namespace detail {
 struct TimerState;
@@ -41,7 +54,7 @@ void sleep_until(const std::chrono::time_point<Clock, Duration>& t) {
   }
 }
 
-// A handle on a timer started by after_func (Go: *time.Timer from AfterFunc).
+// A handle on a timer (Go: *time.Timer), from after_func or new_timer.
 // Copyable and movable; the timer keeps running when every handle is gone,
 // as Go's does. Methods are safe from any fiber or thread.
 class Timer {
@@ -66,9 +79,53 @@ class Timer {
     return reset_ns(detail::deadline_after(std::chrono::ceil<std::chrono::nanoseconds>(d)));
   }
   explicit operator bool() const noexcept { return state_ != nullptr; }
+  // Go: t.C. Receives the time once the timer fires (new_timer); a nil
+  // channel for after_func timers, as in Go.
+  chan<Clock::time_point> c() const;
 
  private:
   bool reset_ns(std::int64_t when_ns);
+  detail::TimerState* state_ = nullptr;
+};
+
+Timer new_timer_ns(std::chrono::nanoseconds d);
+chan<Clock::time_point> after_ns(std::chrono::nanoseconds d);
+
+// Go: time.NewTimer. The channel c() receives the time after d.
+template <class Rep, class Period>
+Timer new_timer(const std::chrono::duration<Rep, Period>& d) {
+  return new_timer_ns(std::chrono::ceil<std::chrono::nanoseconds>(d));
+}
+
+// Go: time.After. A channel that receives the time once, after d.
+template <class Rep, class Period>
+chan<Clock::time_point> after(const std::chrono::duration<Rep, Period>& d) {
+  return after_ns(std::chrono::ceil<std::chrono::nanoseconds>(d));
+}
+
+// Go: time.Ticker. c() receives the time every period; ticks are dropped
+// while the receiver is behind (the channel holds one). Stopped on
+// destruction. Throws std::invalid_argument for a non-positive period.
+class Ticker {
+ public:
+  template <class Rep, class Period>
+  explicit Ticker(const std::chrono::duration<Rep, Period>& period)
+      : Ticker(std::chrono::ceil<std::chrono::nanoseconds>(period)) {}
+  explicit Ticker(std::chrono::nanoseconds period);
+  Ticker(Ticker&& o) noexcept : state_(std::exchange(o.state_, nullptr)) {}
+  Ticker& operator=(Ticker&&) = delete;
+  Ticker(const Ticker&) = delete;
+  ~Ticker();
+
+  chan<Clock::time_point> c() const;
+  void stop();
+  template <class Rep, class Period>
+  void reset(const std::chrono::duration<Rep, Period>& period) {
+    reset(std::chrono::ceil<std::chrono::nanoseconds>(period));
+  }
+  void reset(std::chrono::nanoseconds period);
+
+ private:
   detail::TimerState* state_ = nullptr;
 };
 

@@ -18,7 +18,9 @@
 //   INV4 A timer's callback runs with no lock held, on an M that holds a P,
 //        after the timer left the heap (one-shot) or was rescheduled
 //        (periodic). The firing code never touches the Timer after calling fn,
-//        so fn may free it (a sleeping fiber's timer lives on its stack).
+//        so fn may free it (a sleeping fiber's timer lives on its stack). A
+//        concurrent stop() may run while fn runs: owners that free the timer
+//        on stop use `pin` to keep it alive until fn is done.
 #pragma once
 
 #include <atomic>
@@ -36,6 +38,10 @@ struct Timer {
   void (*fn)(Timer* t, std::int64_t now) = nullptr;
   // Called instead of fn for timers still armed when a runtime shuts down.
   void (*abandon)(Timer* t) noexcept = nullptr;
+  // Called under the heap's lock just before fn is run for this timer (the
+  // lock is released before fn). Lets the owner pin the timer's state for
+  // the duration of fn, and snapshot what a concurrent stop may change.
+  void (*pin)(Timer* t) noexcept = nullptr;
   void* arg = nullptr;
   std::atomic<TimerHeap*> heap{nullptr};  // INV1
   std::int32_t index = -1;                // INV2
