@@ -6,7 +6,7 @@ include(CMakePackageConfigHelpers)
 install(TARGETS gort EXPORT gortTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(DIRECTORY scheduler/include/gort runtime/include/gort
+install(DIRECTORY scheduler/include/gort poller/include/gort runtime/include/gort net/include/gort
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.hpp")
 install(EXPORT gortTargets NAMESPACE gort:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/gort)
 configure_package_config_file(cmake/gortConfig.cmake.in

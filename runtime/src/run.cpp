@@ -2,12 +2,14 @@
 #include "gort/run.hpp"
 
 #include "gort/go.hpp"
+#include "gort/poller/netpoll.hpp"
 #include "gort/scheduler/sched.hpp"
 
 namespace gort {
 
 namespace detail {
 void run_entry(const Config& config, const FiberEntry& entry, void* obj) {
+  netpoll_hook_install();  // the scheduler waits in epoll/kqueue from now on
   SchedConfig c;
   c.gomaxprocs = config.gomaxprocs;
   c.stack_size = config.stack_size;

@@ -30,16 +30,7 @@ std::int64_t deadline_after(std::chrono::nanoseconds d) noexcept {
 
 namespace {
 
-// The heap of the P this M holds, else P0's (plain threads, P-less fibers).
-TimerHeap& local_heap() noexcept {
-  M* m = current_m();
-  P* p = m != nullptr && m->p != nullptr ? m->p : sched().allp[0];
-  return p->timers;
-}
-
-void arm(Timer* t, std::int64_t when) noexcept {
-  if (local_heap().add(t, when)) wake_netpoller(when);
-}
+void arm(Timer* t, std::int64_t when) noexcept { timer_add(t, when); }
 
 bool sleep_commit(G*, void* arg) {
   auto* t = static_cast<Timer*>(arg);

@@ -142,6 +142,7 @@ bool teardown(Sched& s) {
   if (zombies) return false;
 
   for (P* p : s.allp) p->timers.abandon_all();
+  s.poll->abandon_waiters();
   // Every fiber still alive is abandoned, as Go's exit abandons goroutines:
   // their stacks return to the pool; objects on them are not destroyed.
   StackPool& pool = StackPool::instance();
@@ -457,6 +458,12 @@ void wake_netpoller(std::int64_t when) noexcept {
   } else {
     wakep();  // nobody polls: get an M there so it handles the new timer
   }
+}
+
+void timer_add(Timer* t, std::int64_t when) noexcept {
+  M* m = current_m();
+  P* p = m != nullptr && m->p != nullptr ? m->p : sched().allp[0];
+  if (p->timers.add(t, when)) wake_netpoller(when);
 }
 
 void wake_sysmon() noexcept {

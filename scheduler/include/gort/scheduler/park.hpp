@@ -87,6 +87,12 @@ class RuntimeScope {
 bool blocking_enter() noexcept;
 void blocking_leave() noexcept;
 
+// Arms a runtime timer (timer_heap.hpp) in the heap of the caller's P (P0's
+// from a thread without one) and wakes a sleeping poller if it is now the
+// earliest (Go: timer.maybeAdd + wakeNetPoller). A runtime must be running.
+struct Timer;
+void timer_add(Timer* t, std::int64_t when) noexcept;
+
 // Fiber count (Go: runtime.NumGoroutine), 0 when no runtime runs.
 std::int64_t num_fibers() noexcept;
 

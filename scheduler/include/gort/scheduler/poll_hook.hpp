@@ -36,6 +36,10 @@ class PollHook {
   // Interrupts a blocked poll(); a burst of wake()s costs one syscall
   // (Go: netpollBreak with netpollWakeSig).
   virtual void wake() noexcept = 0;
+  // The runtime is ending and its parked fibers are abandoned: forget every
+  // fiber parked on I/O, so that a later event on a descriptor that outlives
+  // the run (its owner was abandoned with the fiber) readies nobody.
+  virtual void abandon_waiters() noexcept {}
 };
 
 // The hook used when no poller is installed: sleeps on a Note.

@@ -1,0 +1,98 @@
+// net_fd.hpp - one network file descriptor: Go's internal/poll.FD plus the
+// bits of net.netFD that the public types share.
+//
+// Go: internal/poll/fd_unix.go, fd_poll_runtime.go; net/fd_unix.go.
+//
+// Every operation holds a reference on the fd mutex (reads and writes take
+// its read or write lock), resets the pollDesc, tries the syscall, and on
+// EAGAIN parks the fiber on the pollDesc until the fd is ready, its deadline
+// passes or it is closed. EINTR is retried. Writes write everything or fail.
+// close() marks the fd closed, wakes every parked operation (which fails with
+// errc::closed), and waits until the last operation in flight has left; only
+// then is the descriptor closed, so its number cannot be reused under a
+// fiber that is still inside a syscall on it.
+//
+// All methods report errors through a std::error_code& and never throw; the
+// public types turn them into Go-shaped std::system_error messages.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "gort/net/address.hpp"
+#include "gort/net/detail/fd_mutex.hpp"
+#include "gort/poller/poll_desc.hpp"
+#include "gort/scheduler/sema.hpp"
+
+namespace gort::net::detail {
+
+class NetFD {
+ public:
+  // Takes a non-blocking, close-on-exec socket and registers it with the
+  // poller. On failure the socket is closed and null returned.
+  static std::unique_ptr<NetFD> open(int sysfd, int family, int sotype, std::string net, std::error_code& ec);
+  ~NetFD();
+
+  NetFD(const NetFD&) = delete;
+  NetFD& operator=(const NetFD&) = delete;
+
+  std::size_t read(void* p, std::size_t n, std::error_code& ec);
+  std::size_t readv(const iovec* iov, int cnt, std::error_code& ec);
+  std::size_t write(const void* p, std::size_t n, std::error_code& ec);
+  std::size_t writev(const iovec* iov, int cnt, std::error_code& ec);
+  std::size_t read_from(void* p, std::size_t n, sockaddr_storage* from, socklen_t* fromlen, std::error_code& ec);
+  std::size_t write_to(const void* p, std::size_t n, const sockaddr* to, socklen_t tolen, std::error_code& ec);
+  // Returns the accepted socket (non-blocking, close-on-exec) or -1. `call`
+  // names the failing syscall for error messages.
+  int accept(sockaddr_storage* from, socklen_t* fromlen, std::error_code& ec, const char** call);
+  // Go: netFD.connect. deadline: absolute nanotime, 0 for none.
+  void connect(const sockaddr* sa, socklen_t len, std::int64_t deadline, std::error_code& ec, const char** call);
+  void close(std::error_code& ec);
+  void shutdown(int how, std::error_code& ec);
+  // mode 'r', 'w' or 'r'+'w'; d: absolute nanotime, 0 none, < 0 expired.
+  void set_deadline(std::int64_t d, int mode, std::error_code& ec);
+  void setsockopt_int(int level, int name, int value, std::error_code& ec);
+  void set_addrs();  // laddr from getsockname, raddr from getpeername
+
+  int sysfd() const noexcept { return sysfd_; }
+  const std::string& net() const noexcept { return net_; }
+  int family() const noexcept { return family_; }
+  int sotype() const noexcept { return sotype_; }
+  bool closed_by_us() const noexcept { return closing_.load(std::memory_order_relaxed); }
+
+  Addr laddr;
+  Addr raddr;
+
+ private:
+  NetFD(int sysfd, int family, int sotype, std::string net);
+  bool read_lock(std::error_code& ec);
+  void read_unlock();
+  bool write_lock(std::error_code& ec);
+  void write_unlock();
+  bool incref(std::error_code& ec);
+  void decref();
+  void destroy();
+  bool prepare(int mode, std::error_code& ec);
+  bool wait(int mode, std::error_code& ec);
+
+  int sysfd_;
+  int family_;
+  int sotype_;
+  std::string net_;
+  bool is_stream_;
+  gort::detail::PollDesc* pd_ = nullptr;
+  FdMutex fdmu_;
+  gort::detail::Sema csema_;  // released by destroy(); close() waits for it
+  std::atomic<bool> closing_{false};
+};
+
+// socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC. -1 and ec on failure.
+int sys_socket(int family, int sotype, int proto, std::error_code& ec);
+
+}  // namespace gort::net::detail

@@ -1,0 +1,181 @@
+// address.cpp - see address.hpp.
+#include "gort/net/address.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+#include "gort/blocking.hpp"
+#include "gort/net/error.hpp"
+
+namespace gort::net {
+
+Addr::Addr(std::string network, const sockaddr* sa, socklen_t len) : network_(std::move(network)) {
+  len_ = len < sizeof ss_ ? len : static_cast<socklen_t>(sizeof ss_);
+  std::memcpy(&ss_, sa, len_);
+}
+
+bool Addr::is_ip() const noexcept { return ss_.ss_family == AF_INET || ss_.ss_family == AF_INET6; }
+
+boost::asio::ip::address Addr::ip() const {
+  if (ss_.ss_family == AF_INET) {
+    auto* sin = reinterpret_cast<const sockaddr_in*>(&ss_);
+    return boost::asio::ip::address_v4(ntohl(sin->sin_addr.s_addr));
+  }
+  if (ss_.ss_family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss_);
+    boost::asio::ip::address_v6::bytes_type b;
+    std::memcpy(b.data(), &sin6->sin6_addr, 16);
+    return boost::asio::ip::address_v6(b, sin6->sin6_scope_id);
+  }
+  return {};
+}
+
+std::uint16_t Addr::port() const noexcept {
+  if (ss_.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&ss_)->sin_port);
+  if (ss_.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&ss_)->sin6_port);
+  return 0;
+}
+
+std::string Addr::path() const {
+  if (ss_.ss_family != AF_UNIX || len_ <= offsetof(sockaddr_un, sun_path)) return {};
+  auto* sun = reinterpret_cast<const sockaddr_un*>(&ss_);
+  std::size_t n = len_ - offsetof(sockaddr_un, sun_path);
+  std::string p(sun->sun_path, n);
+  if (!p.empty() && p[0] == '\0') return "@" + p.substr(1);  // abstract namespace, as Go prints it
+  return std::string(p.c_str());
+}
+
+std::string Addr::string() const {
+  if (len_ == 0) return {};
+  if (ss_.ss_family == AF_UNIX) return path();
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss_.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss_)->sin_addr, buf, sizeof buf);
+  } else {
+    auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss_);
+    // An IPv4-mapped IPv6 address prints as IPv4, as Go does.
+    if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+      inet_ntop(AF_INET, reinterpret_cast<const char*>(&sin6->sin6_addr) + 12, buf, sizeof buf);
+    } else {
+      inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof buf);
+    }
+  }
+  return join_host_port(buf, std::to_string(port()));
+}
+
+bool split_host_port(std::string_view hp, std::string& host, std::string& port, std::string& err) {
+  auto fail = [&](const char* why) {
+    err = std::string("address ") + std::string(hp) + ": " + why;
+    return false;
+  };
+  std::size_t colon = hp.rfind(':');
+  if (colon == std::string_view::npos) return fail("missing port in address");
+  if (!hp.empty() && hp[0] == '[') {
+    std::size_t end = hp.find(']');
+    if (end == std::string_view::npos) return fail("missing ']' in address");
+    if (end + 1 != colon) return fail(end + 1 == hp.size() ? "missing port in address" : "unexpected ']' in address");
+    host = std::string(hp.substr(1, end - 1));
+  } else {
+    host = std::string(hp.substr(0, colon));
+    if (host.find(':') != std::string::npos) return fail("too many colons in address");
+  }
+  port = std::string(hp.substr(colon + 1));
+  return true;
+}
+
+std::string join_host_port(std::string_view host, std::string_view port) {
+  if (host.find(':') != std::string_view::npos) return "[" + std::string(host) + "]:" + std::string(port);
+  return std::string(host) + ":" + std::string(port);
+}
+
+namespace {
+
+bool is_unix(const std::string& network) { return network == "unix" || network == "unixgram" || network == "unixpacket"; }
+
+int family_of(const std::string& network) {
+  char last = network.empty() ? 0 : network.back();
+  if (last == '4') return AF_INET;
+  if (last == '6') return AF_INET6;
+  return AF_UNSPEC;
+}
+
+}  // namespace
+
+std::vector<Addr> resolve(const std::string& network, const std::string& address, bool passive,
+                          std::error_code& ec, std::string& err) {
+  ec.clear();
+  std::vector<Addr> out;
+  if (is_unix(network)) {
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    if (address.size() >= sizeof sun.sun_path) {
+      ec = std::make_error_code(std::errc::filename_too_long);
+      err = "unix address too long";
+      return out;
+    }
+    std::memcpy(sun.sun_path, address.data(), address.size());
+    if (!address.empty() && address[0] == '@') sun.sun_path[0] = '\0';  // Linux abstract namespace
+    bool abstract = !address.empty() && address[0] == '@';
+    out.emplace_back(network, reinterpret_cast<sockaddr*>(&sun),
+                     static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size() + (abstract ? 0 : 1)));
+    return out;
+  }
+  bool stream = network.rfind("tcp", 0) == 0;
+  bool dgram = network.rfind("udp", 0) == 0;
+  if (!stream && !dgram) {
+    ec = std::make_error_code(std::errc::address_family_not_supported);
+    err = "unknown network " + network;
+    return out;
+  }
+  std::string host, port;
+  if (!split_host_port(address, host, port, err)) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    return out;
+  }
+  int family = family_of(network);
+  addrinfo hints{};
+  hints.ai_family = family;
+  hints.ai_socktype = stream ? SOCK_STREAM : SOCK_DGRAM;
+  hints.ai_flags = passive ? AI_PASSIVE : 0;
+  if (host.empty() && passive) {
+    // The wildcard: Go listens on [::] (dual stack) for "tcp", 0.0.0.0 for "tcp4".
+    hints.ai_family = family == AF_UNSPEC ? AF_INET6 : family;
+  }
+  // IP literals need no resolver; names are looked up in a blocking section.
+  unsigned char probe[sizeof(in6_addr)];
+  bool literal = inet_pton(AF_INET, host.c_str(), probe) == 1 || inet_pton(AF_INET6, host.c_str(), probe) == 1;
+  if (literal) hints.ai_flags |= AI_NUMERICHOST;
+  addrinfo* res = nullptr;
+  int rc;
+  if (literal || host.empty()) {
+    rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+  } else {
+    rc = gort::blocking([&] { return getaddrinfo(host.c_str(), port.c_str(), &hints, &res); });
+  }
+  if (rc != 0) {
+    ec = rc == EAI_SYSTEM ? std::error_code(errno, std::generic_category())
+                          : std::make_error_code(std::errc::host_unreachable);
+    err = "lookup " + host + ": " + gai_strerror(rc);
+    if (rc == EAI_SERVICE) err = "unknown port " + port;
+    return out;
+  }
+  // Go prefers IPv4 for "tcp"/"udp" when a name has both.
+  for (int pass = 0; pass < 2; pass++) {
+    for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+      bool v4 = ai->ai_family == AF_INET;
+      if ((pass == 0) != v4) continue;
+      out.emplace_back(network, ai->ai_addr, ai->ai_addrlen);
+    }
+  }
+  freeaddrinfo(res);
+  if (out.empty()) {
+    ec = std::make_error_code(std::errc::address_not_available);
+    err = "no suitable address found";
+  }
+  return out;
+}
+
+}  // namespace gort::net

@@ -1,0 +1,403 @@
+// net_fd.cpp - Go's internal/poll.FD on gort's netpoller. See net_fd.hpp.
+#include "gort/net/detail/net_fd.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "gort/net/error.hpp"
+#include "gort/scheduler/nanotime.hpp"
+#include "gort/scheduler/park.hpp"
+
+namespace gort::net::detail {
+
+namespace {
+
+constexpr std::size_t kMaxRW = std::size_t{1} << 30;  // Go: maxRW (1 GiB per syscall on streams)
+
+std::error_code sys_err(int e) { return {e, std::generic_category()}; }
+
+std::error_code poll_err(gort::detail::PollError e) {
+  switch (e) {
+    case gort::detail::PollError::none: return {};
+    case gort::detail::PollError::closing: return make_error_code(errc::closed);
+    case gort::detail::PollError::timeout: return make_error_code(errc::timed_out);
+    case gort::detail::PollError::not_pollable: return make_error_code(errc::not_pollable);
+  }
+  return {};
+}
+
+}  // namespace
+
+int sys_socket(int family, int sotype, int proto, std::error_code& ec) {
+  int fd = ::socket(family, sotype | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  if (fd < 0) ec = sys_err(errno);
+  return fd;
+}
+
+NetFD::NetFD(int sysfd, int family, int sotype, std::string net)
+    : sysfd_(sysfd), family_(family), sotype_(sotype), net_(std::move(net)), is_stream_(sotype == SOCK_STREAM) {}
+
+std::unique_ptr<NetFD> NetFD::open(int sysfd, int family, int sotype, std::string net, std::error_code& ec) {
+  std::unique_ptr<NetFD> fd(new NetFD(sysfd, family, sotype, std::move(net)));
+  fd->pd_ = gort::detail::poll_open(sysfd);
+  if (fd->pd_ == nullptr) {
+    ec = sys_err(errno);
+    ::close(sysfd);
+    fd->sysfd_ = -1;
+    return nullptr;
+  }
+  return fd;
+}
+
+NetFD::~NetFD() {
+  if (sysfd_ >= 0 && !closing_.load()) {
+    std::error_code ec;
+    close(ec);
+  }
+}
+
+// ---- references and locks (Go: fd_mutex.go readLock etc.) ----
+
+bool NetFD::incref(std::error_code& ec) {
+  if (fdmu_.incref()) return true;
+  ec = make_error_code(errc::closed);
+  return false;
+}
+void NetFD::decref() {
+  if (fdmu_.decref()) destroy();
+}
+bool NetFD::read_lock(std::error_code& ec) {
+  if (fdmu_.rwlock(true)) return true;
+  ec = make_error_code(errc::closed);
+  return false;
+}
+void NetFD::read_unlock() {
+  if (fdmu_.rwunlock(true)) destroy();
+}
+bool NetFD::write_lock(std::error_code& ec) {
+  if (fdmu_.rwlock(false)) return true;
+  ec = make_error_code(errc::closed);
+  return false;
+}
+void NetFD::write_unlock() {
+  if (fdmu_.rwunlock(false)) destroy();
+}
+
+// Go: FD.destroy. Runs when the last reference of a closed fd is dropped.
+void NetFD::destroy() {
+  gort::detail::poll_close(pd_);
+  ::close(sysfd_);
+  sysfd_ = -1;
+  csema_.release();
+}
+
+bool NetFD::prepare(int mode, std::error_code& ec) {
+  ec = poll_err(gort::detail::poll_reset(pd_, mode));
+  return !ec;
+}
+
+bool NetFD::wait(int mode, std::error_code& ec) {
+  ec = poll_err(gort::detail::poll_wait(pd_, mode));
+  return !ec;
+}
+
+// ---- I/O (Go: FD.Read, Write, Readv, Writev, ReadFrom, WriteTo, Accept) ----
+
+std::size_t NetFD::read(void* p, std::size_t n, std::error_code& ec) {
+  ec.clear();
+  if (!read_lock(ec)) return 0;
+  std::size_t got = 0;
+  if (n > 0 && prepare('r', ec)) {
+    if (is_stream_ && n > kMaxRW) n = kMaxRW;
+    for (;;) {
+      ssize_t r = ::read(sysfd_, p, n);
+      if (r >= 0) {
+        got = static_cast<std::size_t>(r);
+        if (r == 0 && is_stream_) ec = make_error_code(errc::eof);  // Go: eofError
+        break;
+      }
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN && wait('r', ec)) continue;
+      if (!ec) ec = sys_err(e);
+      break;
+    }
+  }
+  read_unlock();
+  return got;
+}
+
+std::size_t NetFD::readv(const iovec* iov, int cnt, std::error_code& ec) {
+  ec.clear();
+  if (!read_lock(ec)) return 0;
+  std::size_t got = 0;
+  if (prepare('r', ec)) {
+    for (;;) {
+      ssize_t r = ::readv(sysfd_, iov, cnt);
+      if (r >= 0) {
+        got = static_cast<std::size_t>(r);
+        std::size_t want = 0;
+        for (int i = 0; i < cnt; i++) want += iov[i].iov_len;
+        if (r == 0 && want > 0 && is_stream_) ec = make_error_code(errc::eof);
+        break;
+      }
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN && wait('r', ec)) continue;
+      if (!ec) ec = sys_err(e);
+      break;
+    }
+  }
+  read_unlock();
+  return got;
+}
+
+std::size_t NetFD::write(const void* p, std::size_t n, std::error_code& ec) {
+  ec.clear();
+  if (!write_lock(ec)) return 0;
+  std::size_t nn = 0;
+  if (prepare('w', ec)) {
+    const char* b = static_cast<const char*>(p);
+    while (nn < n) {
+      std::size_t chunk = is_stream_ ? std::min(n - nn, kMaxRW) : n - nn;
+      // MSG_NOSIGNAL: a vanished peer is an EPIPE error, never a SIGPIPE.
+      ssize_t w = is_stream_ ? ::send(sysfd_, b + nn, chunk, MSG_NOSIGNAL) : ::write(sysfd_, b + nn, chunk);
+      if (w > 0) {
+        nn += static_cast<std::size_t>(w);
+        continue;
+      }
+      if (w == 0) {
+        ec = make_error_code(errc::unexpected_eof);
+        break;
+      }
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN && wait('w', ec)) continue;
+      if (!ec) ec = sys_err(e);
+      break;
+    }
+  }
+  write_unlock();
+  return nn;
+}
+
+std::size_t NetFD::writev(const iovec* iov_in, int cnt, std::error_code& ec) {
+  ec.clear();
+  if (!write_lock(ec)) return 0;
+  std::size_t nn = 0;
+  if (prepare('w', ec)) {
+    constexpr int kMaxIov = 1024;  // IOV_MAX on Linux
+    iovec local[kMaxIov];
+    int n = 0;
+    for (int i = 0; i < cnt && n < kMaxIov; i++) {
+      if (iov_in[i].iov_len > 0) local[n++] = iov_in[i];
+    }
+    int first = 0;
+    while (first < n) {
+      msghdr msg{};
+      msg.msg_iov = local + first;
+      msg.msg_iovlen = static_cast<std::size_t>(n - first);
+      ssize_t w = ::sendmsg(sysfd_, &msg, MSG_NOSIGNAL);
+      if (w > 0) {
+        nn += static_cast<std::size_t>(w);
+        // Drop what was written from the front of the vector.
+        auto left = static_cast<std::size_t>(w);
+        while (first < n && left >= local[first].iov_len) left -= local[first++].iov_len;
+        if (first < n) {
+          local[first].iov_base = static_cast<char*>(local[first].iov_base) + left;
+          local[first].iov_len -= left;
+        }
+        continue;
+      }
+      if (w == 0) {
+        ec = make_error_code(errc::unexpected_eof);
+        break;
+      }
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN && wait('w', ec)) continue;
+      if (!ec) ec = sys_err(e);
+      break;
+    }
+  }
+  write_unlock();
+  return nn;
+}
+
+std::size_t NetFD::read_from(void* p, std::size_t n, sockaddr_storage* from, socklen_t* fromlen,
+                             std::error_code& ec) {
+  ec.clear();
+  if (!read_lock(ec)) return 0;
+  std::size_t got = 0;
+  if (prepare('r', ec)) {
+    for (;;) {
+      *fromlen = sizeof(sockaddr_storage);
+      ssize_t r = ::recvfrom(sysfd_, p, n, 0, reinterpret_cast<sockaddr*>(from), fromlen);
+      if (r >= 0) {
+        got = static_cast<std::size_t>(r);
+        break;
+      }
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN && wait('r', ec)) continue;
+      if (!ec) ec = sys_err(e);
+      break;
+    }
+  }
+  read_unlock();
+  return got;
+}
+
+std::size_t NetFD::write_to(const void* p, std::size_t n, const sockaddr* to, socklen_t tolen, std::error_code& ec) {
+  ec.clear();
+  if (!write_lock(ec)) return 0;
+  std::size_t sent = 0;
+  if (prepare('w', ec)) {
+    for (;;) {
+      ssize_t w = ::sendto(sysfd_, p, n, MSG_NOSIGNAL, to, tolen);
+      if (w >= 0) {
+        sent = static_cast<std::size_t>(w);
+        break;
+      }
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN && wait('w', ec)) continue;
+      if (!ec) ec = sys_err(e);
+      break;
+    }
+  }
+  write_unlock();
+  return sent;
+}
+
+int NetFD::accept(sockaddr_storage* from, socklen_t* fromlen, std::error_code& ec, const char** call) {
+  ec.clear();
+  *call = nullptr;
+  if (!read_lock(ec)) return -1;
+  int s = -1;
+  if (prepare('r', ec)) {
+    for (;;) {
+      *fromlen = sizeof(sockaddr_storage);
+      s = ::accept4(sysfd_, reinterpret_cast<sockaddr*>(from), fromlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (s >= 0) break;
+      int e = errno;
+      // EINTR: retry. ECONNABORTED: the peer left while queued; take the next.
+      if (e == EINTR || e == ECONNABORTED) continue;
+      if (e == EAGAIN && wait('r', ec)) continue;
+      if (!ec) {
+        ec = sys_err(e);
+        *call = "accept4";
+      }
+      break;
+    }
+  }
+  read_unlock();
+  return s;
+}
+
+void NetFD::connect(const sockaddr* sa, socklen_t len, std::int64_t deadline, std::error_code& ec,
+                    const char** call) {
+  ec.clear();
+  *call = nullptr;
+  int rc = ::connect(sysfd_, sa, len);
+  int e = rc == 0 ? 0 : errno;
+  if (e == 0 || e == EISCONN) return;
+  if (e != EINPROGRESS && e != EALREADY && e != EINTR) {
+    ec = sys_err(e);
+    *call = "connect";
+    return;
+  }
+  if (deadline != 0) set_deadline(deadline, 'w', ec);
+  if (ec) return;
+  // Go: netFD.connect. Wait until writable, then ask SO_ERROR. A wakeup with
+  // no error but no peer either is spurious (golang/go#14548): wait again.
+  for (;;) {
+    std::error_code werr;
+    if (!write_lock(werr)) {
+      ec = werr;
+      return;
+    }
+    bool ok = wait('w', werr);
+    write_unlock();
+    if (!ok) {
+      ec = werr;
+      break;
+    }
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (::getsockopt(sysfd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0) {
+      ec = sys_err(errno);
+      *call = "getsockopt";
+      break;
+    }
+    if (soerr == EINPROGRESS || soerr == EALREADY || soerr == EINTR) continue;
+    if (soerr == EISCONN) break;
+    if (soerr == 0) {
+      sockaddr_storage peer;
+      socklen_t pl = sizeof peer;
+      if (::getpeername(sysfd_, reinterpret_cast<sockaddr*>(&peer), &pl) == 0) break;
+      continue;
+    }
+    ec = sys_err(soerr);
+    *call = "connect";
+    break;
+  }
+  if (deadline != 0) {
+    std::error_code ignored;
+    set_deadline(0, 'w', ignored);
+  }
+}
+
+void NetFD::close(std::error_code& ec) {
+  ec.clear();
+  if (!fdmu_.incref_and_close()) {
+    ec = make_error_code(errc::closed);
+    return;
+  }
+  closing_.store(true, std::memory_order_relaxed);
+  // Go: pd.evict. Every parked operation wakes up and fails with "closed".
+  gort::detail::poll_unblock(pd_);
+  decref();
+  // Wait until the last operation in flight has left and the descriptor
+  // is really closed (Go: FD.Close waits on csema).
+  csema_.acquire(gort::detail::WaitReason::semacquire);
+}
+
+void NetFD::shutdown(int how, std::error_code& ec) {
+  ec.clear();
+  if (!incref(ec)) return;
+  if (::shutdown(sysfd_, how) != 0) ec = sys_err(errno);
+  decref();
+}
+
+void NetFD::set_deadline(std::int64_t d, int mode, std::error_code& ec) {
+  ec.clear();
+  if (!incref(ec)) return;
+  gort::detail::poll_set_deadline(pd_, d, mode);
+  decref();
+}
+
+void NetFD::setsockopt_int(int level, int name, int value, std::error_code& ec) {
+  ec.clear();
+  if (!incref(ec)) return;
+  if (::setsockopt(sysfd_, level, name, &value, sizeof value) != 0) ec = sys_err(errno);
+  decref();
+}
+
+void NetFD::set_addrs() {
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (::getsockname(sysfd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    laddr = Addr(net_, reinterpret_cast<sockaddr*>(&ss), len);
+  }
+  len = sizeof ss;
+  if (::getpeername(sysfd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    raddr = Addr(net_, reinterpret_cast<sockaddr*>(&ss), len);
+  }
+}
+
+}  // namespace gort::net::detail

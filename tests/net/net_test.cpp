@@ -1,0 +1,450 @@
+// gort::net: the netpoller seen through sockets. Catch2 assertions run only
+// on the main fiber (the function given to gort::run) or after it returns.
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gort/gort.hpp"
+#include "gort/net/net.hpp"
+#include "../support/subprocess.hpp"
+
+using namespace std::chrono_literals;
+using gort::net::Conn;
+using gort::net::errc;
+
+namespace {
+
+std::string local(const gort::net::Listener& ln) { return ln.address().string(); }
+
+// An accepted server-side connection and the dialed client, connected.
+struct Pair {
+  gort::net::Listener ln;
+  Conn server;
+  Conn client;
+};
+Pair connected_pair() {
+  Pair p;
+  p.ln = gort::net::listen("tcp", "127.0.0.1:0");
+  p.client = gort::net::dial("tcp", local(p.ln));
+  p.server = p.ln.accept();
+  return p;
+}
+
+double process_cpu_ms() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+}  // namespace
+
+TEST_CASE("net: echo round trip, addresses, Go-style errors", "[net]") {
+  auto procs = GENERATE(1, 2);
+  gort::run(gort::Config{.gomaxprocs = procs}, [] {
+    auto ln = gort::net::listen("tcp", "127.0.0.1:0");
+    REQUIRE(ln.address().network() == "tcp");
+    REQUIRE(ln.address().ip().to_string() == "127.0.0.1");
+    REQUIRE(ln.address().port() != 0);
+    gort::WaitGroup server;
+    server.add(1);
+    gort::go([&ln, &server] {
+      Conn c = ln.accept();
+      std::array<char, 64> buf;
+      std::error_code ec;
+      for (;;) {
+        std::size_t n = c.read(buf, ec);
+        if (ec) break;
+        c.write({buf.data(), n});
+      }
+      server.done();
+    });
+    Conn c = gort::net::dial("tcp", local(ln));
+    REQUIRE(c.remote_address().string() == local(ln));
+    REQUIRE(c.local_address().ip().to_string() == "127.0.0.1");
+    std::string msg(10000, 'x');
+    for (std::size_t i = 0; i < msg.size(); i++) msg[i] = static_cast<char>('a' + i % 26);
+    REQUIRE(c.write(msg) == msg.size());
+    std::string got;
+    std::array<char, 1024> buf;
+    while (got.size() < msg.size()) got.append(buf.data(), c.read(buf));
+    REQUIRE(got == msg);
+    c.close();
+    std::error_code ec;
+    c.read(buf, ec);
+    REQUIRE(ec == errc::closed);
+    REQUIRE_THROWS_WITH(c.read(buf), Catch::Contains("read tcp 127.0.0.1:") && Catch::Contains(": use of closed network connection"));
+    server.wait();  // the server saw EOF and left
+  });
+}
+
+TEST_CASE("net: dial errors read like Go's", "[net]") {
+  gort::run([] {
+    // A port nobody listens on.
+    auto ln = gort::net::listen("tcp", "127.0.0.1:0");
+    std::string addr = local(ln);
+    ln.close();
+    try {
+      gort::net::dial("tcp", addr);
+      FAIL("dial succeeded");
+    } catch (const gort::net::OpError& e) {
+      REQUIRE(std::string(e.what()) == "dial tcp " + addr + ": connect: connection refused");
+      REQUIRE(e.code() == std::errc::connection_refused);
+    }
+    REQUIRE_THROWS_WITH(gort::net::dial("tcp", "127.0.0.1"), Catch::Contains("missing port in address"));
+    REQUIRE_THROWS_WITH(gort::net::dial("bogus", "127.0.0.1:1"), Catch::Contains("unknown network bogus"));
+    // Listening twice on one port.
+    auto a = gort::net::listen("tcp", "127.0.0.1:0");
+    REQUIRE_THROWS_WITH(gort::net::listen("tcp", local(a)),
+                        "listen tcp " + local(a) + ": bind: address already in use");
+  });
+}
+
+TEST_CASE("net: dial times out when the peer never answers", "[net]") {
+  gort::run([] {
+    // A listener that never accepts, with its queue full: further SYNs are
+    // dropped, so connect() stays in progress until our deadline.
+    auto ln = gort::net::listen("tcp", "127.0.0.1:0", gort::net::ListenOptions{.backlog = 1});
+    std::vector<Conn> fill;
+    std::error_code ec;
+    auto t0 = gort::Clock::now();
+    for (int i = 0; i < 16 && !ec; i++) fill.push_back(gort::net::dial("tcp", local(ln), 50ms, ec));
+    REQUIRE(ec);
+    REQUIRE(gort::net::is_timeout(ec));
+    REQUIRE(gort::Clock::now() - t0 < 5s);
+  });
+}
+
+TEST_CASE("net: close unblocks a parked read and a parked accept", "[net]") {
+  auto procs = GENERATE(1, 2);
+  std::error_code read_err, accept_err;
+  gort::run(gort::Config{.gomaxprocs = procs}, [&] {
+    Pair p = connected_pair();
+    gort::WaitGroup wg;
+    wg.add(2);
+    gort::go([&] {
+      std::array<char, 16> buf;
+      p.server.read(buf, read_err);  // nothing will come
+      wg.done();
+    });
+    gort::go([&] {
+      p.ln.accept(accept_err);  // nobody will connect
+      wg.done();
+    });
+    gort::sleep_for(20ms);  // let both park (what is tested is the wakeup)
+    p.server.close();
+    p.ln.close();
+    wg.wait();
+  });
+  REQUIRE(read_err == errc::closed);
+  REQUIRE(accept_err == errc::closed);
+}
+
+TEST_CASE("net: read deadlines fire, can be extended while parked, and a past one fails at once", "[net]") {
+  gort::run([] {
+    Pair p = connected_pair();
+    std::array<char, 16> buf;
+    std::error_code ec;
+    // Fires.
+    auto t0 = gort::Clock::now();
+    p.server.set_read_deadline(t0 + 20ms);
+    p.server.read(buf, ec);
+    REQUIRE(ec == errc::timed_out);
+    REQUIRE(gort::net::is_timeout(ec));
+    REQUIRE(gort::Clock::now() - t0 >= 20ms);
+    // A past deadline fails at once, and clearing it lets reads work again.
+    p.server.set_read_deadline(gort::Clock::now() - 1s);
+    p.server.read(buf, ec);
+    REQUIRE(ec == errc::timed_out);
+    p.server.set_read_deadline(gort::net::no_deadline);
+    p.client.write(std::string_view("x"));
+    REQUIRE(p.server.read(buf) == 1);
+    // Extended while parked: the first deadline passes without effect.
+    p.server.set_read_deadline(gort::Clock::now() + 30ms);
+    gort::go([&] {
+      gort::sleep_for(10ms);
+      p.server.set_read_deadline(gort::Clock::now() + 200ms);
+      gort::sleep_for(60ms);  // past the first deadline, before the second
+      p.client.write(std::string_view("late"));
+    });
+    std::size_t n = p.server.read(buf, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(std::string(buf.data(), n) == "late");
+  });
+}
+
+TEST_CASE("net: a write parks while the peer does not read, and resumes when it drains", "[net]") {
+  gort::run([] {
+    Pair p = connected_pair();
+    std::atomic<std::size_t> written{0};
+    std::atomic<bool> done{false};
+    constexpr std::size_t kTotal = 32 << 20;  // far more than the socket buffers hold
+    gort::go([&] {
+      std::vector<char> chunk(1 << 16, 'z');
+      while (written < kTotal) written += p.client.write(chunk);
+      done = true;
+    });
+    gort::sleep_for(50ms);
+    REQUIRE_FALSE(done);           // the writer is parked: buffers are full
+    REQUIRE(written < kTotal);
+    std::vector<char> buf(1 << 16);
+    std::size_t got = 0;
+    while (got < kTotal) got += p.server.read(buf);
+    while (!done) gort::yield();
+    REQUIRE(got == kTotal);
+    // A write deadline applies to a parked write too.
+    p.client.set_write_deadline(gort::Clock::now() + 20ms);
+    std::error_code ec;
+    std::vector<char> big(kTotal, 'q');
+    std::size_t n = p.client.write(big, ec);
+    REQUIRE(ec == errc::timed_out);
+    REQUIRE(n < big.size());
+  });
+}
+
+TEST_CASE("net: half-close delivers EOF to the peer, the other direction still works", "[net]") {
+  gort::run([] {
+    Pair p = connected_pair();
+    p.client.write(std::string_view("bye"));
+    p.client.close_write();
+    std::array<char, 16> buf;
+    REQUIRE(p.server.read(buf) == 3);
+    std::error_code ec;
+    REQUIRE(p.server.read(buf, ec) == 0);
+    REQUIRE(ec == errc::eof);
+    REQUIRE(gort::net::is_eof(ec));
+    REQUIRE_THROWS_WITH(p.server.read(buf), Catch::EndsWith(": EOF"));
+    p.server.write(std::string_view("still here"));
+    REQUIRE(std::string(buf.data(), p.client.read(buf)) == "still here");
+  });
+}
+
+TEST_CASE("net: a vanished peer costs its connection only (no SIGPIPE, reset reported)", "[net]") {
+  gort::run([] {
+    Pair p = connected_pair();
+    std::string peer = p.client.local_address().string();
+    // Reset: close with SO_LINGER 0 sends RST.
+    linger lg{1, 0};
+    setsockopt(p.client.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    p.client.close();
+    std::array<char, 16> buf;
+    std::error_code ec;
+    p.server.read(buf, ec);
+    REQUIRE(ec == std::errc::connection_reset);
+    try {
+      p.server.read(buf);
+    } catch (const std::system_error& e) {
+      // After the reset is consumed, the next read sees EOF or a reset again.
+      REQUIRE(std::string(e.what()).rfind("read tcp " + p.server.local_address().string() + "->" + peer + ": ", 0) == 0);
+    }
+    // Writing to a closed peer: EPIPE or ECONNRESET, and the process lives.
+    Pair q = connected_pair();
+    q.client.close();
+    std::vector<char> data(1 << 20, 'a');
+    q.server.write(data, ec);
+    for (int i = 0; i < 10 && !ec; i++) q.server.write(data, ec);
+    REQUIRE((ec == std::errc::broken_pipe || ec == std::errc::connection_reset));
+  });
+}
+
+TEST_CASE("net: an event for a closed and reused fd wakes nobody wrongly", "[net]") {
+  gort::run([] {
+    for (int round = 0; round < 50; round++) {
+      Pair a = connected_pair();
+      int fd = a.server.native_handle();
+      a.client.write(std::string_view("x"));  // an event is pending for fd...
+      a.server.close();                        // ...which is closed and then reused
+      Pair b = connected_pair();
+      bool reused = b.server.native_handle() == fd || b.client.native_handle() == fd;
+      std::array<char, 4> buf;
+      std::error_code ec;
+      b.server.set_read_deadline(gort::Clock::now() + 5ms);
+      std::size_t n = b.server.read(buf, ec);  // must not be woken by the stale event with data
+      REQUIRE(ec == errc::timed_out);
+      REQUIRE(n == 0);
+      (void)reused;
+    }
+  });
+}
+
+TEST_CASE("net: concurrent readers take turns, reads and writes run in parallel", "[net]") {
+  std::atomic<long> total{0};
+  gort::run(gort::Config{.gomaxprocs = 2}, [&] {
+    Pair p = connected_pair();
+    gort::WaitGroup wg;
+    wg.add(4);
+    for (int r = 0; r < 4; r++) {
+      gort::go([&] {
+        std::array<char, 100> buf;
+        std::error_code ec;
+        for (;;) {
+          std::size_t n = p.server.read(buf, ec);
+          if (ec) break;
+          total += static_cast<long>(n);
+        }
+        wg.done();
+      });
+    }
+    std::vector<char> data(1000, 'k');
+    for (int i = 0; i < 1000; i++) p.client.write(data);
+    p.client.close();
+    wg.wait();
+  });
+  REQUIRE(total == 1000 * 1000);
+}
+
+TEST_CASE("net: UDP and unix sockets round-trip", "[net]") {
+  gort::run([] {
+    auto pc = gort::net::listen_packet("udp", "127.0.0.1:0");
+    auto client = gort::net::listen_packet("udp", "127.0.0.1:0");
+    client.write_to(std::string_view("ping"), pc.local_address());
+    std::array<char, 64> buf;
+    gort::net::Addr from;
+    std::size_t n = pc.read_from(buf, from);
+    REQUIRE(std::string(buf.data(), n) == "ping");
+    REQUIRE(from.string() == client.local_address().string());
+    pc.write_to(std::string_view("pong"), from);
+    n = client.read_from(buf, from);
+    REQUIRE(std::string(buf.data(), n) == "pong");
+    // A connected UDP Conn (Go: net.Dial("udp", ...)).
+    Conn u = gort::net::dial("udp", pc.local_address().string());
+    u.write(std::string_view("via conn"));
+    n = pc.read_from(buf, from);
+    REQUIRE(std::string(buf.data(), n) == "via conn");
+    pc.set_read_deadline(gort::Clock::now() + 10ms);
+    std::error_code ec;
+    pc.read_from(buf, from, ec);
+    REQUIRE(ec == errc::timed_out);
+
+    std::string path = (std::filesystem::temp_directory_path() / ("gort-test-" + std::to_string(getpid()) + ".sock")).string();
+    auto uln = gort::net::listen("unix", path);
+    REQUIRE(uln.address().string() == path);
+    gort::go([&] {
+      Conn c = uln.accept();
+      std::array<char, 64> b;
+      std::size_t k = c.read(b);
+      c.write({b.data(), k});
+    });
+    Conn uc = gort::net::dial("unix", path);
+    uc.write(std::string_view("over unix"));
+    n = uc.read(buf);
+    REQUIRE(std::string(buf.data(), n) == "over unix");
+    uln.close();
+    REQUIRE_FALSE(std::filesystem::exists(path));  // the listener removed its socket file
+  });
+}
+
+TEST_CASE("net: plain threads use connections too (they block)", "[net]") {
+  std::string got;
+  gort::run(gort::Config{.gomaxprocs = 2}, [&] {
+    auto ln = gort::net::listen("tcp", "127.0.0.1:0");
+    std::string addr = local(ln);
+    gort::go([&] {
+      Conn c = ln.accept();
+      c.write(std::string_view("from a fiber"));
+    });
+    std::thread t([&] {
+      Conn c = gort::net::dial("tcp", addr);
+      std::array<char, 64> buf;
+      std::error_code ec;
+      for (;;) {
+        std::size_t n = c.read(buf, ec);
+        if (ec) break;
+        got.append(buf.data(), n);
+      }
+    });
+    gort::blocking([&] { t.join(); });
+  });
+  REQUIRE(got == "from a fiber");
+}
+
+TEST_CASE("net: 1,000 parked connections cost no CPU", "[net]") {
+  double used_ms = 0;
+  gort::run(gort::Config{.gomaxprocs = 2}, [&] {
+    auto ln = gort::net::listen("tcp", "127.0.0.1:0");
+    std::vector<Conn> clients;
+    gort::WaitGroup parked, gone;
+    constexpr int kConns = 1000;
+    parked.add(kConns);
+    gone.add(kConns);
+    gort::go([&] {
+      for (int i = 0; i < kConns; i++) {
+        gort::go([c = ln.accept(), &parked, &gone]() mutable {
+          std::array<char, 16> buf;
+          parked.done();
+          std::error_code ec;
+          c.read(buf, ec);  // parks until the client closes
+          gone.done();
+        });
+      }
+    });
+    for (int i = 0; i < kConns; i++) clients.push_back(gort::net::dial("tcp", local(ln)));
+    parked.wait();
+    gort::sleep_for(50ms);
+    double before = process_cpu_ms();
+    gort::sleep_for(400ms);
+    used_ms = process_cpu_ms() - before;
+    for (auto& c : clients) c.close();
+    gone.wait();
+  });
+  INFO("CPU used in 400 ms with 1,000 idle connections: " << used_ms << " ms");
+  REQUIRE(used_ms < 20.0);
+}
+
+TEST_CASE("net: 10,000 concurrent connections echo the right bytes", "[net][load]") {
+  // The clients run in a child process: client and server sockets together
+  // would exceed this machine's 20,000 descriptors per process.
+  constexpr int kConns = 10000;
+  int child_status = -1;
+  std::string child_output;
+  gort::run(gort::Config{.gomaxprocs = 2}, [&] {
+    auto ln = gort::net::listen("tcp", "127.0.0.1:0");
+    gort::go([&ln] {
+      for (;;) {
+        std::error_code ec;
+        Conn c = ln.accept(ec);
+        if (ec == errc::closed) return;
+        if (ec) continue;
+        gort::go([c = std::move(c)]() mutable {
+          std::array<char, 4096> buf;
+          std::error_code err;
+          for (;;) {
+            std::size_t n = c.read(buf, err);
+            if (err) return;
+            c.write({buf.data(), n}, err);
+            if (err) return;
+          }
+        });
+      }
+    });
+    auto r = gort::blocking([&] {
+      return gort::test::run_process(GORT_NET_HELPER, {"echo_clients", local(ln), std::to_string(kConns), "20"});
+    });
+    child_status = r.exit_code;
+    child_output = r.output;
+    ln.close();
+  });
+  INFO(child_output);
+  REQUIRE(child_status == 0);
+  REQUIRE(child_output.find("ok " + std::to_string(kConns)) != std::string::npos);
+}
+
+TEST_CASE("net: running out of descriptors is a temporary accept error and the server keeps serving", "[net]") {
+  auto r = gort::test::run_process(GORT_NET_HELPER, {"emfile"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.output.find("temporary accept error: accept tcp") != std::string::npos);
+  REQUIRE(r.output.find("served after recovery") != std::string::npos);
+}
