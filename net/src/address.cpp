@@ -12,20 +12,37 @@
 
 namespace gort::net {
 
-Addr::Addr(std::string network, const sockaddr* sa, socklen_t len) : network_(std::move(network)) {
-  len_ = len < sizeof ss_ ? len : static_cast<socklen_t>(sizeof ss_);
-  std::memcpy(&ss_, sa, len_);
+Addr::Addr(std::string_view network, const sockaddr* sa, socklen_t len) {
+  std::size_t nl = network.size() < sizeof network_ ? network.size() : sizeof network_ - 1;
+  std::memcpy(network_, network.data(), nl);
+  len_ = len < sizeof(sockaddr_storage) ? len : static_cast<socklen_t>(sizeof(sockaddr_storage));
+  if (len_ <= sizeof inline_) {
+    std::memcpy(&inline_, sa, len_);
+  } else {
+    big_ = std::make_unique<sockaddr_storage>();
+    std::memcpy(big_.get(), sa, len_);
+  }
 }
 
-bool Addr::is_ip() const noexcept { return ss_.ss_family == AF_INET || ss_.ss_family == AF_INET6; }
+Addr::Addr(const Addr& o) : inline_(o.inline_), len_(o.len_) {
+  std::memcpy(network_, o.network_, sizeof network_);
+  if (o.big_) big_ = std::make_unique<sockaddr_storage>(*o.big_);
+}
+
+Addr& Addr::operator=(const Addr& o) {
+  if (this != &o) *this = Addr(o);
+  return *this;
+}
+
+bool Addr::is_ip() const noexcept { return family() == AF_INET || family() == AF_INET6; }
 
 boost::asio::ip::address Addr::ip() const {
-  if (ss_.ss_family == AF_INET) {
-    auto* sin = reinterpret_cast<const sockaddr_in*>(&ss_);
+  if (family() == AF_INET) {
+    auto* sin = reinterpret_cast<const sockaddr_in*>(data());
     return boost::asio::ip::address_v4(ntohl(sin->sin_addr.s_addr));
   }
-  if (ss_.ss_family == AF_INET6) {
-    auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss_);
+  if (family() == AF_INET6) {
+    auto* sin6 = reinterpret_cast<const sockaddr_in6*>(data());
     boost::asio::ip::address_v6::bytes_type b;
     std::memcpy(b.data(), &sin6->sin6_addr, 16);
     return boost::asio::ip::address_v6(b, sin6->sin6_scope_id);
@@ -34,14 +51,14 @@ boost::asio::ip::address Addr::ip() const {
 }
 
 std::uint16_t Addr::port() const noexcept {
-  if (ss_.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&ss_)->sin_port);
-  if (ss_.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&ss_)->sin6_port);
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(data())->sin_port);
+  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(data())->sin6_port);
   return 0;
 }
 
 std::string Addr::path() const {
-  if (ss_.ss_family != AF_UNIX || len_ <= offsetof(sockaddr_un, sun_path)) return {};
-  auto* sun = reinterpret_cast<const sockaddr_un*>(&ss_);
+  if (family() != AF_UNIX || len_ <= offsetof(sockaddr_un, sun_path)) return {};
+  auto* sun = reinterpret_cast<const sockaddr_un*>(data());
   std::size_t n = len_ - offsetof(sockaddr_un, sun_path);
   std::string p(sun->sun_path, n);
   if (!p.empty() && p[0] == '\0') return "@" + p.substr(1);  // abstract namespace, as Go prints it
@@ -50,12 +67,12 @@ std::string Addr::path() const {
 
 std::string Addr::string() const {
   if (len_ == 0) return {};
-  if (ss_.ss_family == AF_UNIX) return path();
+  if (family() == AF_UNIX) return path();
   char buf[INET6_ADDRSTRLEN] = {};
-  if (ss_.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss_)->sin_addr, buf, sizeof buf);
+  if (family() == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(data())->sin_addr, buf, sizeof buf);
   } else {
-    auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss_);
+    auto* sin6 = reinterpret_cast<const sockaddr_in6*>(data());
     // An IPv4-mapped IPv6 address prints as IPv4, as Go does.
     if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
       inet_ntop(AF_INET, reinterpret_cast<const char*>(&sin6->sin6_addr) + 12, buf, sizeof buf);

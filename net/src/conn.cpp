@@ -69,6 +69,34 @@ std::size_t Conn::write(std::span<const char> buf, std::error_code& ec) noexcept
   return fd_->write(buf.data(), buf.size(), ec);
 }
 
+void Conn::wait_readable() {
+  std::error_code ec;
+  wait_readable(ec);
+  if (ec) throw_op("read", ec);
+}
+
+void Conn::wait_readable(std::error_code& ec) noexcept {
+  if (!fd_) {
+    ec = make_error_code(errc::closed);
+    return;
+  }
+  fd_->wait_ready('r', ec);
+}
+
+void Conn::wait_writable() {
+  std::error_code ec;
+  wait_writable(ec);
+  if (ec) throw_op("write", ec);
+}
+
+void Conn::wait_writable(std::error_code& ec) noexcept {
+  if (!fd_) {
+    ec = make_error_code(errc::closed);
+    return;
+  }
+  fd_->wait_ready('w', ec);
+}
+
 std::size_t Conn::readv_impl(const iovec* iov, int n, std::error_code& ec) noexcept {
   if (!fd_) {
     ec = make_error_code(errc::closed);

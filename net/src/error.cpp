@@ -16,8 +16,18 @@ class NetCategory final : public std::error_category {
       case errc::timed_out: return "i/o timeout";
       case errc::unexpected_eof: return "unexpected EOF";
       case errc::not_pollable: return "not pollable";
+      case errc::canceled: return "operation was canceled";
     }
     return "unknown gort.net error";
+  }
+  // So that portable checks work: ec == std::errc::timed_out for a deadline,
+  // std::errc::operation_canceled for a cancelled dial.
+  std::error_condition default_error_condition(int ev) const noexcept override {
+    switch (static_cast<errc>(ev)) {
+      case errc::timed_out: return std::errc::timed_out;
+      case errc::canceled: return std::errc::operation_canceled;
+      default: return {ev, *this};
+    }
   }
 };
 }  // namespace

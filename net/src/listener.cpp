@@ -11,7 +11,10 @@
 #include <fstream>
 #include <optional>
 
+#include "gort/go.hpp"
 #include "gort/net/detail/net_fd.hpp"
+#include "gort/select.hpp"
+#include "gort/wait_group.hpp"
 #include "gort/scheduler/nanotime.hpp"
 
 namespace gort::net {
@@ -220,8 +223,19 @@ Conn dial(const std::string& network, const std::string& address) {
   return dial(network, address, std::chrono::nanoseconds(0));
 }
 
-Conn dial(const std::string& network, const std::string& address, std::chrono::nanoseconds timeout) {
-  std::int64_t deadline = timeout.count() > 0 ? gort::detail::nanotime() + timeout.count() : 0;
+namespace {
+
+// Go: context's errors as net reports them (net.mapErr).
+std::error_code map_ctx_err(const std::error_code& e) {
+  return e == gort::errc::deadline_exceeded ? make_error_code(errc::timed_out) : make_error_code(errc::canceled);
+}
+
+// Go: sysDialer.dialSerial + netFD.connect. deadline: absolute nanotime or
+// 0. With a cancelable ctx, a watcher fiber turns its cancellation into an
+// expired write deadline on the connecting socket (Go: the interrupter
+// goroutine setting aLongTimeAgo), and the connect's timeout is then
+// reported as the context's error.
+Conn dial_impl(const std::string& network, const std::string& address, std::int64_t deadline, const Context* ctx) {
   std::error_code ec;
   std::string err;
   auto addrs = resolve(network, address, false, ec, err);
@@ -229,26 +243,83 @@ Conn dial(const std::string& network, const std::string& address, std::chrono::n
   bool packet = network.rfind("udp", 0) == 0 || network == "unixgram";
   std::optional<OpError> first;
   for (const Addr& a : addrs) {
+    std::string where = is_unix(network) ? address : a.string();
+    if (ctx != nullptr && ctx->err()) {
+      if (!first) first.emplace(op_error("dial", network, "", where, map_ctx_err(ctx->err())));
+      break;
+    }
     if (deadline != 0 && gort::detail::nanotime() >= deadline) {
-      ec = make_error_code(errc::timed_out);
-      if (!first) throw op_error("dial", network, "", a.string(), ec);
+      if (!first) first.emplace(op_error("dial", network, "", where, make_error_code(errc::timed_out)));
       break;
     }
     int fd = detail::sys_socket(a.family(), packet ? SOCK_DGRAM : SOCK_STREAM, 0, ec);
-    if (fd < 0) throw op_error("dial", network, "", a.string(), ec, "socket");
+    if (fd < 0) throw op_error("dial", network, "", where, ec, "socket");
     auto nfd = NetFD::open(fd, a.family(), packet ? SOCK_DGRAM : SOCK_STREAM, network, ec);
-    if (!nfd) throw op_error("dial", network, "", a.string(), ec);
+    if (!nfd) throw op_error("dial", network, "", where, ec);
     const char* call = nullptr;
-    nfd->connect(a.data(), a.size(), deadline, ec, &call);
+    DoneChan done = ctx != nullptr ? ctx->done() : DoneChan();
+    if (done) {
+      chan<std::monostate> stop(0);
+      WaitGroup wg;
+      wg.add(1);
+      NetFD* raw = nfd.get();
+      gort::go([done, stop, raw, &wg] {
+        if (select(recv(done), recv(stop)) == 0) {
+          std::error_code ignored;
+          raw->set_deadline(-1, 'w', ignored);
+        }
+        wg.done();
+      });
+      nfd->connect(a.data(), a.size(), deadline, ec, &call);
+      stop.close();
+      wg.wait();  // the watcher no longer touches nfd
+      if (ec && ctx->err()) {
+        ec = map_ctx_err(ctx->err());
+        call = nullptr;
+      }
+    } else {
+      nfd->connect(a.data(), a.size(), deadline, ec, &call);
+    }
     if (!ec) {
       nfd->set_addrs();
       if (is_tcp(network)) tcp_defaults(*nfd);
       return Conn(std::move(nfd));
     }
-    std::string where = is_unix(network) ? address : a.string();
     if (!first) first.emplace(op_error("dial", network, "", where, ec, call));
   }
   throw *first;
+}
+
+std::int64_t deadline_of(const Context& ctx) {
+  auto d = ctx.deadline();
+  if (!d) return 0;
+  std::int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d->time_since_epoch()).count();
+  return ns > 0 ? ns : 1;  // 0 means none; a deadline at the epoch has passed
+}
+
+}  // namespace
+
+Conn dial(const std::string& network, const std::string& address, std::chrono::nanoseconds timeout) {
+  std::int64_t deadline = timeout.count() > 0 ? gort::detail::nanotime() + timeout.count() : 0;
+  return dial_impl(network, address, deadline, nullptr);
+}
+
+Conn dial(const Context& ctx, const std::string& network, const std::string& address) {
+  if (auto e = ctx.err()) throw op_error("dial", network, "", address, map_ctx_err(e));
+  return dial_impl(network, address, deadline_of(ctx), &ctx);
+}
+
+Conn dial(const Context& ctx, const std::string& network, const std::string& address, std::error_code& ec) noexcept {
+  try {
+    Conn c = dial(ctx, network, address);
+    ec.clear();
+    return c;
+  } catch (const std::system_error& e) {
+    ec = e.code();
+  } catch (...) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+  }
+  return Conn();
 }
 
 Conn dial(const std::string& network, const std::string& address, std::chrono::nanoseconds timeout,

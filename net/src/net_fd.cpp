@@ -2,6 +2,7 @@
 #include "gort/net/detail/net_fd.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -103,6 +104,40 @@ bool NetFD::prepare(int mode, std::error_code& ec) {
 bool NetFD::wait(int mode, std::error_code& ec) {
   ec = poll_err(gort::detail::poll_wait(pd_, mode));
   return !ec;
+}
+
+// Go: FD.RawRead / RawWrite with f = a probe that does not consume data.
+// Readable: recv(MSG_PEEK) of one byte finds data, end of stream or a
+// pending error. Writable: poll(2) with no timeout reports POLLOUT or an
+// error. Woken by an event, the probe runs again, so this returns only when
+// the next read (write) will not park.
+void NetFD::wait_ready(int mode, std::error_code& ec) {
+  ec.clear();
+  bool reading = mode == 'r';
+  if (!(reading ? read_lock(ec) : write_lock(ec))) return;
+  if (prepare(mode, ec)) {
+    for (;;) {
+      bool ready;
+      if (reading) {
+        char b;
+        ssize_t r = ::recv(sysfd_, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        int e = r < 0 ? errno : 0;
+        if (e == EINTR) continue;
+        ready = e != EAGAIN;
+      } else {
+        pollfd p{sysfd_, POLLOUT, 0};
+        int r = ::poll(&p, 1, 0);
+        if (r < 0 && errno == EINTR) continue;
+        ready = r != 0;
+      }
+      if (ready || !wait(mode, ec)) break;
+    }
+  }
+  if (reading) {
+    read_unlock();
+  } else {
+    write_unlock();
+  }
 }
 
 // ---- I/O (Go: FD.Read, Write, Readv, Writev, ReadFrom, WriteTo, Accept) ----

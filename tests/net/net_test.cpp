@@ -127,6 +127,64 @@ TEST_CASE("net: dial times out when the peer never answers", "[net]") {
   });
 }
 
+TEST_CASE("net: dial with a context: done before, deadline and cancel during connect", "[net]") {
+  gort::run([] {
+    auto ln = gort::net::listen("tcp", "127.0.0.1:0", gort::net::ListenOptions{.backlog = 1});
+    std::string addr = local(ln);
+    // A context that is already done fails at once, with Go's text.
+    {
+      auto [ctx, cancel] = gort::with_cancel(gort::Context::background());
+      cancel();
+      std::error_code ec;
+      Conn c = gort::net::dial(ctx, "tcp", addr, ec);
+      REQUIRE(!c);
+      REQUIRE(ec == errc::canceled);
+      REQUIRE(ec == std::errc::operation_canceled);
+      REQUIRE_THROWS_WITH(gort::net::dial(ctx, "tcp", addr), "dial tcp " + addr + ": operation was canceled");
+    }
+    // A background context dials normally.
+    Conn ok = gort::net::dial(gort::Context::background(), "tcp", addr);
+    REQUIRE(ok);
+    // Fill the accept queue so that further connects stay in progress.
+    std::vector<Conn> fill;
+    std::error_code ec;
+    for (int i = 0; i < 16 && !ec; i++) fill.push_back(gort::net::dial("tcp", addr, 50ms, ec));
+    REQUIRE(gort::net::is_timeout(ec));
+    // The context's deadline bounds the connect: i/o timeout.
+    {
+      auto [ctx, cancel] = gort::with_timeout(gort::Context::background(), 50ms);
+      auto t0 = gort::Clock::now();
+      Conn c = gort::net::dial(ctx, "tcp", addr, ec);
+      REQUIRE(!c);
+      REQUIRE(ec == errc::timed_out);
+      REQUIRE(gort::Clock::now() - t0 < 5s);
+      cancel();
+    }
+    // Cancelling from another fiber aborts the connect in progress (or, if
+    // it wins the race, fails the dial before it starts): operation was canceled.
+    {
+      auto [ctx, cancel] = gort::with_cancel(gort::Context::background());
+      gort::chan<std::error_code> result(1);
+      gort::go([&, ctx = ctx] {
+        std::error_code e;
+        gort::net::dial(ctx, "tcp", addr, e);
+        result.send(e);
+      });
+      auto t = gort::after_func(20ms, cancel);
+      std::error_code e = *result.recv();
+      REQUIRE(e == errc::canceled);
+      try {
+        auto [ctx2, cancel2] = gort::with_cancel(gort::Context::background());
+        auto t2 = gort::after_func(20ms, cancel2);
+        gort::net::dial(ctx2, "tcp", addr);
+        FAIL("dial succeeded");
+      } catch (const gort::net::OpError& err) {
+        REQUIRE(std::string(err.what()) == "dial tcp " + addr + ": operation was canceled");
+      }
+    }
+  });
+}
+
 TEST_CASE("net: close unblocks a parked read and a parked accept", "[net]") {
   auto procs = GENERATE(1, 2);
   std::error_code read_err, accept_err;
@@ -150,6 +208,75 @@ TEST_CASE("net: close unblocks a parked read and a parked accept", "[net]") {
   });
   REQUIRE(read_err == errc::closed);
   REQUIRE(accept_err == errc::closed);
+}
+
+TEST_CASE("net: wait_readable and wait_writable park until ready and consume nothing", "[net]") {
+  auto procs = GENERATE(1, 2);
+  gort::run(gort::Config{.gomaxprocs = procs}, [&] {
+    Pair p = connected_pair();
+    // Readable: returns only after data arrives, and the data is still there.
+    std::atomic<bool> written{false};
+    gort::chan<bool> woke(1);
+    gort::go([&] {
+      p.server.wait_readable();
+      woke.send(written.load());
+    });
+    gort::sleep_for(10ms);  // let it park (what is tested is the wakeup)
+    written = true;
+    p.client.write(std::string_view("hello"));
+    REQUIRE(*woke.recv());
+    p.server.wait_readable();  // data pending: returns at once
+    std::array<char, 16> buf;
+    REQUIRE(p.server.read(buf) == 5);
+    REQUIRE(std::string_view(buf.data(), 5) == "hello");
+    // The read deadline applies.
+    std::error_code ec;
+    p.server.set_read_deadline(gort::Clock::now() + 20ms);
+    p.server.wait_readable(ec);
+    REQUIRE(ec == errc::timed_out);
+    p.server.set_read_deadline(gort::net::no_deadline);
+    // End of stream counts as readable; the read then reports EOF.
+    p.client.close_write();
+    p.server.wait_readable();
+    p.server.read(buf, ec);
+    REQUIRE(ec == errc::eof);
+    // Writable: a fresh connection is; a full send buffer is not until the
+    // peer drains it.
+    p.server.wait_writable();
+    std::vector<char> big(1 << 20, 'x');
+    std::size_t sent = 0;
+    for (int i = 0; i < 50; i++) {
+      // Fill the buffers (the write times out), then wait: the kernel may
+      // still be growing the peer's window, so allow a few rounds.
+      p.server.set_write_deadline(gort::Clock::now() + 20ms);
+      sent += p.server.write(big, ec);
+      if (!ec) continue;  // loopback send buffers grow to a few MiB
+      REQUIRE(ec == errc::timed_out);
+      p.server.set_write_deadline(gort::Clock::now() + 20ms);
+      p.server.wait_writable(ec);
+      if (ec) break;
+    }
+    REQUIRE(ec == errc::timed_out);
+    p.server.set_write_deadline(gort::net::no_deadline);
+    gort::go([&] {
+      std::vector<char> sink(1 << 16);
+      std::size_t got = 0;
+      while (got < sent) got += p.client.read(sink);
+    });
+    p.server.wait_writable();
+    // Close wakes a parked waiter with "use of closed network connection".
+    Pair q = connected_pair();
+    gort::chan<std::error_code> closed(1);
+    gort::go([&] {
+      std::error_code e;
+      q.server.wait_readable(e);
+      closed.send(e);
+    });
+    gort::sleep_for(10ms);
+    q.server.close();
+    REQUIRE(*closed.recv() == errc::closed);
+    REQUIRE_THROWS_WITH(q.server.wait_readable(), Catch::Contains("use of closed network connection"));
+  });
 }
 
 TEST_CASE("net: read deadlines fire, can be extended while parked, and a past one fails at once", "[net]") {

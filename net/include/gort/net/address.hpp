@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -16,13 +17,19 @@
 
 namespace gort::net {
 
+// Compact, since every connection holds two: IP addresses are stored inline
+// (56 bytes in all); only unix socket paths go to the heap.
 class Addr {
  public:
   Addr() = default;
-  Addr(std::string network, const sockaddr* sa, socklen_t len);
+  Addr(std::string_view network, const sockaddr* sa, socklen_t len);
+  Addr(const Addr& o);
+  Addr& operator=(const Addr& o);
+  Addr(Addr&&) noexcept = default;
+  Addr& operator=(Addr&&) noexcept = default;
 
-  // "tcp", "tcp4", "tcp6", "udp", ..., "unix", "unixgram".
-  const std::string& network() const noexcept { return network_; }
+  // "tcp", "tcp4", "tcp6", "udp", ..., "unix", "unixgram", "unixpacket".
+  std::string_view network() const noexcept { return network_; }
   // "127.0.0.1:8080", "[::1]:80", "/run/app.sock" (Go's Addr.String()).
   std::string string() const;
   bool empty() const noexcept { return len_ == 0; }
@@ -33,14 +40,20 @@ class Addr {
   boost::asio::ip::udp::endpoint udp_endpoint() const { return {ip(), port()}; }
   std::string path() const;  // unix sockets
 
-  const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&ss_); }
+  const sockaddr* data() const noexcept { return big_ ? reinterpret_cast<const sockaddr*>(big_.get()) : &inline_.sa; }
   socklen_t size() const noexcept { return len_; }
-  int family() const noexcept { return ss_.ss_family; }
+  int family() const noexcept { return data()->sa_family; }
 
  private:
-  std::string network_;
-  sockaddr_storage ss_{};
+  union Inline {
+    sockaddr sa;
+    sockaddr_in in4;
+    sockaddr_in6 in6;
+  };
+  std::unique_ptr<sockaddr_storage> big_;  // an address larger than Inline
+  Inline inline_{};
   socklen_t len_ = 0;
+  char network_[12] = {};
 };
 
 // Go: net.SplitHostPort. False (and a Go-style message in err) if malformed.

@@ -62,6 +62,18 @@ class Conn {
   std::size_t write(std::span<const char> buf);
   std::size_t write(std::span<const char> buf, std::error_code& ec) noexcept;
 
+  // Park until a read (write) would not park: data, end of stream or an
+  // error is pending (the send buffer has room), the deadline passes or the
+  // connection is closed. Consumes nothing (Go: syscall.RawConn's Read and
+  // Write; Asio: socket.wait). With wait_readable a server can hold its
+  // buffer only while a request is in flight, so an idle connection costs
+  // its fiber's few stack pages and no buffer:
+  //   for (;;) { c.wait_readable(); auto buf = pool.get(); c.read(*buf); ... }
+  void wait_readable();
+  void wait_readable(std::error_code& ec) noexcept;
+  void wait_writable();
+  void wait_writable(std::error_code& ec) noexcept;
+
   // Scatter/gather with Asio buffer sequences (readv/writev).
   template <class MutableBufferSequence>
   std::size_t read_some(const MutableBufferSequence& buffers, boost::system::error_code& ec) noexcept {

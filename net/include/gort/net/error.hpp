@@ -12,6 +12,7 @@
 //   errc::closed         use of a connection this side closed (net.ErrClosed)
 //   errc::timed_out      a deadline passed (os.ErrDeadlineExceeded, "i/o timeout")
 //   errc::unexpected_eof a write made no progress (io.ErrUnexpectedEOF)
+//   errc::canceled       a dial's context was cancelled ("operation was canceled")
 // is_timeout(ec) is Go's err.(net.Error).Timeout().
 #pragma once
 
@@ -26,6 +27,7 @@ enum class errc {
   timed_out = 3,
   unexpected_eof = 4,
   not_pollable = 5,
+  canceled = 6,
 };
 
 }  // namespace gort::net

@@ -22,6 +22,7 @@
 #include <string>
 #include <system_error>
 
+#include "gort/context.hpp"
 #include "gort/net/address.hpp"
 #include "gort/net/conn.hpp"
 
@@ -70,6 +71,15 @@ Listener listen(const std::string& network, const std::string& address, const Li
 Conn dial(const std::string& network, const std::string& address);
 Conn dial(const std::string& network, const std::string& address, std::chrono::nanoseconds timeout);
 Conn dial(const std::string& network, const std::string& address, std::chrono::nanoseconds timeout,
+          std::error_code& ec) noexcept;
+// Go: Dialer.DialContext. The context's deadline bounds the whole dial, and
+// cancelling it aborts a connect in progress: the error is then
+// errc::canceled ("operation was canceled") or errc::timed_out ("i/o
+// timeout") for an expired deadline, as Go maps them. A context that is
+// already done fails at once. (Name resolution itself runs to completion:
+// getaddrinfo cannot be interrupted; the context is checked after it.)
+Conn dial(const Context& ctx, const std::string& network, const std::string& address);
+Conn dial(const Context& ctx, const std::string& network, const std::string& address,
           std::error_code& ec) noexcept;
 
 // Go: net.PacketConn (UDP, unixgram).

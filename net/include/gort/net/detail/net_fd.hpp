@@ -48,6 +48,9 @@ class NetFD {
   std::size_t writev(const iovec* iov, int cnt, std::error_code& ec);
   std::size_t read_from(void* p, std::size_t n, sockaddr_storage* from, socklen_t* fromlen, std::error_code& ec);
   std::size_t write_to(const void* p, std::size_t n, const sockaddr* to, socklen_t tolen, std::error_code& ec);
+  // Go: RawConn.Read / RawConn.Write with a readiness probe: park until a
+  // read (write) would not park, honouring the deadline and close.
+  void wait_ready(int mode, std::error_code& ec);
   // Returns the accepted socket (non-blocking, close-on-exec) or -1. `call`
   // names the failing syscall for error messages.
   int accept(sockaddr_storage* from, socklen_t* fromlen, std::error_code& ec, const char** call);
