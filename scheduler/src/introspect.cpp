@@ -1,0 +1,62 @@
+// introspect.cpp - see introspect.hpp.
+#include "gort/scheduler/introspect.hpp"
+
+#include <mutex>
+
+#include "gort/scheduler/nanotime.hpp"
+#include "gort/scheduler/park.hpp"
+#include "gort/scheduler/sched.hpp"
+
+namespace gort::detail {
+
+std::vector<FiberRecord> snapshot_fibers() {
+  std::vector<FiberRecord> out;
+  if (g_sched == nullptr) return out;
+  Sched& s = sched();
+  std::int64_t now = coarse_nanotime();
+  std::lock_guard lk(s.allg_lock);
+  out.reserve(s.allglen);
+  for (G* g = s.allg; g != nullptr; g = g->allglink) {
+    GStatus st = g->status.load(std::memory_order_relaxed);
+    if (st == GStatus::dead || st == GStatus::idle) continue;
+    FiberRecord r{g->id, st, g->waitreason, 0, g->is_main};
+    if (st == GStatus::waiting && g->waitsince != 0 && now > g->waitsince) r.waiting = now - g->waitsince;
+    out.push_back(r);
+  }
+  return out;
+}
+
+bool snapshot_sched(SchedRecord& r) {
+  if (g_sched == nullptr) return false;
+  Sched& s = sched();
+  r.fibers = num_fibers();
+  r.fibers_created = s.goid_gen.load(std::memory_order_relaxed) - 1;
+  r.steals = s.nsteals.load(std::memory_order_relaxed);
+  r.preempt_requests = s.npreempt_requests.load(std::memory_order_relaxed);
+  r.retakes_syscall = s.nretake_syscall.load(std::memory_order_relaxed);
+  r.retakes_hog = s.nretake_hog.load(std::memory_order_relaxed);
+  std::lock_guard lk(s.lock);
+  r.uptime_ns = nanotime() - s.start_time;
+  r.gomaxprocs = s.gomaxprocs;
+  r.idleprocs = s.npidle.load();
+  r.threads = s.mcount;
+  r.spinning = s.nmspinning.load();
+  r.idlethreads = s.nmidle;
+  r.runqueue = s.runqsize.load();
+  r.ps.clear();
+  for (P* p : s.allp) {
+    M* m = p->m.load(std::memory_order_relaxed);
+    r.ps.push_back(PRecord{p->id, p->status.load(), p->runq.size_hint(), p->timers.size(), p->ngfree,
+                           p->schedtick.load(std::memory_order_relaxed), p->syscalltick.load(std::memory_order_relaxed),
+                           m ? static_cast<long long>(m->id) : -1LL});
+  }
+  r.ms.clear();
+  for (M* m = s.allm; m != nullptr; m = m->alllink) {
+    G* g = m->curg.load(std::memory_order_relaxed);
+    r.ms.push_back(MRecord{m->id, m->p ? m->p->id : -1, g ? static_cast<long long>(g->id) : -1LL, m->spinning,
+                           m->blocking});
+  }
+  return true;
+}
+
+}  // namespace gort::detail
