@@ -322,6 +322,10 @@ Conn dial(const Context& ctx, const std::string& network, const std::string& add
   return Conn();
 }
 
+Conn dial(const std::string& network, const std::string& address, std::error_code& ec) noexcept {
+  return dial(network, address, std::chrono::nanoseconds(0), ec);
+}
+
 Conn dial(const std::string& network, const std::string& address, std::chrono::nanoseconds timeout,
           std::error_code& ec) noexcept {
   try {

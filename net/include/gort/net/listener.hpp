@@ -69,6 +69,7 @@ Listener listen(const std::string& network, const std::string& address, const Li
 // Go: net.Dial / DialTimeout / Dialer.DialContext. Names are resolved with
 // getaddrinfo in a blocking section; each address is tried in turn.
 Conn dial(const std::string& network, const std::string& address);
+Conn dial(const std::string& network, const std::string& address, std::error_code& ec) noexcept;
 Conn dial(const std::string& network, const std::string& address, std::chrono::nanoseconds timeout);
 Conn dial(const std::string& network, const std::string& address, std::chrono::nanoseconds timeout,
           std::error_code& ec) noexcept;

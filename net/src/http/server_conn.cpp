@@ -1,0 +1,330 @@
+// server_conn.cpp - one connection's request loop (Go: net/http conn.serve,
+// readRequest, finishRequest, closeWriteAndWait).
+//
+// Deadlines: the connection's read deadline always matches what the next
+// read waits for (the idle timeout between requests, the header timeout
+// while a header is incomplete, read_timeout while a body is incomplete),
+// and is changed only when that differs from the one already set: the
+// common keep-alive request costs one deadline update, since its header
+// usually arrives in one read.
+//
+// Flushing: responses accumulate in `out` and are written when the next
+// read would wait (or `out` grows large), so pipelined requests get their
+// responses in one write, and a lone request costs one write.
+#include "server_conn.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <cstring>
+#include <exception>
+
+#include "gort/http/status.hpp"
+#include "gort/scheduler/log.hpp"
+#include "gort/scheduler/nanotime.hpp"
+#include "request_reader.hpp"
+#include "server_impl.hpp"
+
+namespace gort::http {
+
+namespace {
+constexpr std::size_t kInitialBuffer = 4096;
+constexpr std::size_t kFlushAt = 64 * 1024;  // write out once this much is pending
+constexpr std::int64_t kLingerNs = 500'000'000;  // Go: rstAvoidanceDelay
+constexpr std::int64_t kFreshIdleNs = 5'000'000'000;  // Go: a StateNew conn older than 5 s counts as idle
+
+std::int64_t after(std::chrono::nanoseconds d) noexcept {
+  return d.count() <= 0 ? 0 : gort::detail::nanotime() + d.count();
+}
+}  // namespace
+
+// ---- InBuffer ----
+
+void InBuffer::consume(std::size_t n) noexcept {
+  begin_ += n;
+  if (begin_ == end_) begin_ = end_ = 0;
+}
+
+std::span<char> InBuffer::space(std::size_t max) {
+  if (begin_ > 0 && end_ == cap_) {  // compact
+    std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  if (end_ == cap_) {
+    std::size_t ncap = cap_ == 0 ? kInitialBuffer : cap_ * 2;
+    if (ncap > max) ncap = max;
+    if (ncap <= cap_) return {};
+    auto nb = std::make_unique_for_overwrite<char[]>(ncap);
+    if (end_ > begin_) std::memcpy(nb.get(), buf_.get() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+    buf_ = std::move(nb);
+    cap_ = ncap;
+  }
+  return {buf_.get() + end_, cap_ - end_};
+}
+
+void InBuffer::shrink(std::size_t keep) noexcept {
+  if (cap_ <= keep || end_ - begin_ > keep) return;
+  auto nb = std::unique_ptr<char[]>(new (std::nothrow) char[keep]);
+  if (!nb) return;
+  if (end_ > begin_) std::memcpy(nb.get(), buf_.get() + begin_, end_ - begin_);
+  end_ -= begin_;
+  begin_ = 0;
+  buf_ = std::move(nb);
+  cap_ = keep;
+}
+
+// ---- ServerConn ----
+
+ServerConn::ServerConn(Server::Impl* srv, net::Conn conn)
+    : srv_(srv), conn_(std::move(conn)), since_(gort::detail::coarse_nanotime()), w_(this) {}
+
+const ServerOptions& ServerConn::options() const noexcept { return srv_->opts; }
+bool ServerConn::draining() const noexcept { return srv_->shutting_down.load(std::memory_order_acquire); }
+
+bool ServerConn::close_if_idle(std::int64_t now_ns) {
+  State s = state_.load(std::memory_order_acquire);
+  if (s == closed) return true;
+  if (s == fresh && now_ns - since_ < kFreshIdleNs) return false;
+  if (s != idle && s != fresh) return false;
+  if (!state_.compare_exchange_strong(s, closed, std::memory_order_acq_rel)) return state_.load() == closed;
+  std::error_code ignored;
+  conn_.close(ignored);
+  return true;
+}
+
+void ServerConn::force_close() {
+  state_.store(closed, std::memory_order_release);
+  std::error_code ignored;
+  conn_.close(ignored);
+}
+
+void ServerConn::set_read_deadline(std::int64_t when, std::int64_t slack) {
+  // A deadline already set a little earlier than asked for is kept: an idle
+  // timeout of minutes need not move its timer on every request.
+  if (when == read_deadline_ || (when != 0 && read_deadline_ != 0 && when > read_deadline_ && when - read_deadline_ <= slack)) {
+    return;
+  }
+  read_deadline_ = when;
+  // Conn takes a steady_clock time point; nanotime is the same clock. It
+  // throws only when the connection was closed under us (close()), which
+  // the next read reports anyway.
+  try {
+    conn_.set_read_deadline(when == 0 ? net::no_deadline : net::Clock::time_point(std::chrono::nanoseconds(when)));
+  } catch (const std::system_error&) {
+  }
+}
+
+void ServerConn::set_write_deadline(std::int64_t when) {
+  try {
+    conn_.set_write_deadline(when == 0 ? net::no_deadline : net::Clock::time_point(std::chrono::nanoseconds(when)));
+  } catch (const std::system_error&) {
+  }
+}
+
+bool ServerConn::flush(std::error_code& ec) {
+  ec.clear();
+  if (out.empty()) return true;
+  conn_.write(out, ec);
+  if (out.capacity() > 4 * kFlushAt) {
+    std::string().swap(out);
+  } else {
+    out.clear();
+  }
+  return !ec;
+}
+
+bool ServerConn::write_through(std::string_view a, std::string_view b, std::string_view c, std::error_code& ec) {
+  std::array<boost::asio::const_buffer, 4> bufs{boost::asio::buffer(out), boost::asio::buffer(a.data(), a.size()),
+                                               boost::asio::buffer(b.data(), b.size()),
+                                               boost::asio::buffer(c.data(), c.size())};
+  ec.clear();
+  try {
+    conn_.writev(bufs);
+  } catch (const std::system_error& e) {
+    ec = e.code();
+  }
+  out.clear();
+  return !ec;
+}
+
+// Reads once into the buffer, writing pending responses first (a client
+// may wait for them before it sends more).
+bool ServerConn::read_more(std::int64_t deadline, std::error_code& ec, std::int64_t slack) {
+  if (!flush(ec)) return false;
+  std::span<char> sp = in_.space(srv_->opts.max_header_bytes + kInitialBuffer);
+  if (sp.empty()) {
+    ec = make_error_code(boost::beast::http::error::header_limit);  // unreachable: the parser's limit is lower
+    return false;
+  }
+  set_read_deadline(deadline, slack);
+  std::size_t n = conn_.read(sp, ec);
+  if (ec) return false;
+  in_.commit(n);
+  return true;
+}
+
+void ServerConn::reject(int status, std::string_view why) {
+  // Go: the "HTTP/1.1 400 Bad Request" responses of conn.serve. The
+  // connection closes after it (framing can no longer be trusted).
+  std::string_view text = status_text(status);
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += text;
+  out += "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n";
+  out += std::to_string(status);
+  out += ' ';
+  out += text;
+  if (!why.empty()) {
+    out += ": ";
+    out += why;
+  }
+  std::error_code ignored;
+  flush(ignored);
+}
+
+// Go: readRequest. True with req_ filled in; false when the connection
+// must end (`reject` says which status to answer first, 0: none).
+bool ServerConn::read_request(bool first, int& reject) {
+  reject = 0;
+  const ServerOptions& o = srv_->opts;
+  req_.clear();
+  RequestReader p(req_, o.max_header_bytes, o.max_body_bytes);
+  p.eager(false);
+  std::int64_t header_deadline = 0;
+  std::error_code ec;
+  // Wait for the request to start: the idle timeout applies (the header
+  // timeout for the first request, as Go measures it from accept).
+  if (in_.empty()) {
+    std::int64_t idle = first ? after(o.read_header_timeout)
+                              : after(o.idle_timeout.count() > 0 ? o.idle_timeout : o.read_header_timeout);
+    if (first) header_deadline = idle;
+    if (!read_more(idle, ec, first ? 0 : (idle - gort::detail::nanotime()) / 64)) return false;
+  }
+  State s = state_.load(std::memory_order_acquire);
+  if (s == closed || !state_.compare_exchange_strong(s, active, std::memory_order_acq_rel)) return false;
+  std::int64_t start = gort::detail::nanotime();
+  // The header.
+  for (;;) {
+    boost::system::error_code bec;
+    std::string_view d = in_.data();
+    std::size_t used = p.put(boost::asio::buffer(d.data(), d.size()), bec);
+    in_.consume(used);
+    if (!bec && p.is_header_done()) break;
+    if (bec && bec != boost::beast::http::error::need_more) {
+      reject = p.reject_status() != 0 ? p.reject_status() : RequestReader::status_for(bec, in_.data());
+      return false;
+    }
+    if (header_deadline == 0) header_deadline = after(o.read_header_timeout);
+    if (!read_more(header_deadline, ec)) return false;  // timeout, EOF, reset: Go closes silently
+  }
+  // The body.
+  if (!p.is_done()) {
+    if (p.expects_continue() && req_.version() == 11) {
+      out += "HTTP/1.1 100 Continue\r\n\r\n";
+      if (!flush(ec)) return false;
+    }
+    p.eager(true);
+    std::int64_t body_deadline = o.read_timeout.count() > 0 ? start + o.read_timeout.count() : 0;
+    for (;;) {
+      boost::system::error_code bec;
+      std::string_view d = in_.data();
+      std::size_t used = d.empty() ? 0 : p.put(boost::asio::buffer(d.data(), d.size()), bec);
+      in_.consume(used);
+      if (!bec && p.is_done()) break;
+      if (bec && bec != boost::beast::http::error::need_more) {
+        reject = p.reject_status() != 0 ? p.reject_status() : RequestReader::status_for(bec, {});
+        return false;
+      }
+      if (!read_more(body_deadline, ec)) return false;
+    }
+  }
+  in_.shrink(kInitialBuffer);  // a large header grew it
+  return true;
+}
+
+void ServerConn::serve() {
+  Server::Impl& srv = *srv_;
+  try {
+    req_.remote_addr_ = conn_.remote_address().string();
+  } catch (const std::exception&) {
+  }
+  bool first = true;
+  bool linger = false;  // we end the connection right after a response
+  for (;;) {
+    int status = 0;
+    if (!read_request(first, status)) {
+      if (status != 0) {
+        reject(status, {});
+        linger = true;
+      }
+      break;
+    }
+    first = false;
+    bool keep = srv.opts.keep_alives && !req_.close() && !srv.shutting_down.load(std::memory_order_acquire);
+    if (srv.opts.write_timeout.count() > 0) set_write_deadline(after(srv.opts.write_timeout));
+    w_.reset(req_.method() == "HEAD", req_.version() == 10, keep);
+    bool handler_ok = true;
+    try {
+      srv.handler(w_, req_);
+    } catch (const std::exception& e) {
+      handler_ok = false;
+      if (!w_.failed_) {
+        gort::detail::log_error("http: panic serving %s: %s", req_.remote_addr_.c_str(), e.what());
+      }
+    } catch (...) {
+      handler_ok = false;
+      gort::detail::log_error("http: panic serving %s: unknown exception", req_.remote_addr_.c_str());
+    }
+    if (!handler_ok && !w_.header_sent_) {
+      // Go: a panicking handler gets its connection closed; a client that
+      // got nothing is told 500.
+      w_.header_.clear();
+      w_.pending_.clear();
+      w_.status_ = 0;
+      w_.keep_alive_ = false;
+      w_.write_header(500);
+    }
+    std::error_code ec;
+    bool reusable = w_.finish(ec) && handler_ok && w_.keep_alive_;
+    srv.requests.fetch_add(1, std::memory_order_relaxed);
+    if (!reusable || ec) {
+      linger = !ec;
+      break;
+    }
+    if (srv.opts.write_timeout.count() > 0) set_write_deadline(0);
+    if (out.size() >= kFlushAt && !flush(ec)) break;
+    state_.store(idle, std::memory_order_release);
+    // shutdown() may have closed us between the keep-alive decision and
+    // here: read_request's CAS notices.
+  }
+  state_.store(closed, std::memory_order_release);
+  std::error_code ec;
+  flush(ec);
+  if (linger && !ec) linger_close();
+  conn_.close(ec);
+}
+
+// Go: closeWriteAndWait. Send FIN and read (discarding) for a moment, so a
+// client still sending does not get an RST that would destroy the response
+// before it read it.
+void ServerConn::linger_close() {
+  std::error_code ec;
+  try {
+    conn_.close_write();
+  } catch (const std::system_error&) {
+    return;
+  }
+  set_read_deadline(gort::detail::nanotime() + kLingerNs, 0);
+  char sink[4096];
+  std::size_t total = 0;
+  while (total < (256 << 10)) {
+    std::size_t n = conn_.read(sink, ec);
+    if (ec) break;
+    total += n;
+  }
+}
+
+}  // namespace gort::http

@@ -1,0 +1,98 @@
+// server_conn.hpp - one server-side HTTP connection and the fiber that
+// serves it (Go: net/http.conn and conn.serve). Private to net/src/http.
+//
+// Connection states (Go: ConnState), in `state`:
+//
+//   fresh --first bytes--> active --response done, keep-alive--> idle
+//                            ^                                    |
+//                            +------------next request bytes------+
+//   any --the fiber leaves, or shutdown()/close() closes it--> closed
+//
+// The owning fiber moves fresh/idle -> active with a CAS; shutdown() closes
+// an idle (or long-fresh) connection only by winning the CAS idle -> closed,
+// so a connection that just received a request is never cut off by it.
+// close() closes every connection whatever its state.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "gort/http/request.hpp"
+#include "gort/http/response_writer.hpp"
+#include "gort/http/server.hpp"
+#include "gort/net/conn.hpp"
+
+namespace gort::http {
+
+// The connection's read buffer: a window [begin, end) of a heap block that
+// grows (doubling) up to a limit when a request header does not fit, and
+// shrinks back after such a request.
+class InBuffer {
+ public:
+  std::string_view data() const noexcept { return {buf_.get() + begin_, end_ - begin_}; }
+  bool empty() const noexcept { return begin_ == end_; }
+  void consume(std::size_t n) noexcept;
+  // Free space at the end after compacting, growing up to max when full.
+  // Empty if the buffer holds max bytes already.
+  std::span<char> space(std::size_t max);
+  void commit(std::size_t n) noexcept { end_ += n; }
+  void shrink(std::size_t keep) noexcept;
+
+ private:
+  std::unique_ptr<char[]> buf_;
+  std::size_t cap_ = 0, begin_ = 0, end_ = 0;
+};
+
+class ServerConn {
+ public:
+  enum State : std::uint8_t { fresh, active, idle, closed };
+
+  ServerConn(Server::Impl* srv, net::Conn conn);
+  // The fiber body: serves requests until the connection ends.
+  void serve();
+  // shutdown(): closes the connection if it is idle (or fresh for longer
+  // than 5 s, as Go). Returns false if it is busy serving a request.
+  bool close_if_idle(std::int64_t now_ns);
+  // close(): closes the connection whatever it is doing.
+  void force_close();
+  State state() const noexcept { return state_.load(std::memory_order_acquire); }
+
+  // For ResponseWriter: the bytes waiting to be written, and the writes.
+  std::string out;
+  bool flush(std::error_code& ec);
+  // Writes out, then the pieces, in one writev (large bodies skip the copy).
+  bool write_through(std::string_view a, std::string_view b, std::string_view c, std::error_code& ec);
+  const ServerOptions& options() const noexcept;
+  // The server is shutting down: responses say "Connection: close" (Go:
+  // doKeepAlives, checked when the header is written).
+  bool draining() const noexcept;
+
+ private:
+  bool read_more(std::int64_t deadline, std::error_code& ec, std::int64_t slack = 0);
+  bool read_request(bool first, int& reject);
+  void reject(int status, std::string_view why);
+  void linger_close();
+  void set_read_deadline(std::int64_t when, std::int64_t slack);
+  void set_write_deadline(std::int64_t when);
+
+  Server::Impl* srv_;
+  net::Conn conn_;
+  std::atomic<State> state_{fresh};
+  std::int64_t since_;              // nanotime of accept
+  std::int64_t read_deadline_ = 0;  // the one set on conn_ (0: none)
+  InBuffer in_;
+  Request req_;
+  ResponseWriter w_;
+};
+
+// Go: http.DetectContentType, reduced to what servers mostly need.
+std::string_view detect_content_type(std::string_view data) noexcept;
+// Appends "Date: <IMF-fixdate>\r\n" (cached per second).
+void append_date_header(std::string& out);
+
+}  // namespace gort::http
