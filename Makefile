@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make run     build and run the main sample
+#   make run     build and run the main sample (the HTTP server on 127.0.0.1:8080)
 #   make test    build and run every test (ctest), then the sanitizer suite
 # Both install missing Debian packages first (tools/setup-debian.sh).
 SHELL := /bin/bash
@@ -21,8 +21,9 @@ $(BUILD)/build.ninja: | deps
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
+ADDR ?= 127.0.0.1:8080
 run: build
-	./$(BUILD)/bin/fibers_demo
+	./$(BUILD)/bin/http_server --addr $(ADDR)
 
 # Everything: the plain suite, then the same suite under ASan+UBSan; the
 # last lines are ctest's counts for both.

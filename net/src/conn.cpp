@@ -54,6 +54,14 @@ std::size_t Conn::read(std::span<char> buf, std::error_code& ec) noexcept {
   return fd_->read(buf.data(), buf.size(), ec);
 }
 
+std::size_t Conn::read(LazyBuffer& buf, std::error_code& ec) noexcept {
+  if (!fd_) {
+    ec = make_error_code(errc::closed);
+    return 0;
+  }
+  return fd_->read_lazy(buf, ec);
+}
+
 std::size_t Conn::write(std::span<const char> buf) {
   std::error_code ec;
   std::size_t n = write(buf, ec);

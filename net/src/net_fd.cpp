@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "gort/net/conn.hpp"
 #include "gort/net/error.hpp"
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/park.hpp"
@@ -159,6 +160,36 @@ std::size_t NetFD::read(void* p, std::size_t n, std::error_code& ec) {
       if (e == EINTR) continue;
       if (e == EAGAIN && wait('r', ec)) continue;
       if (!ec) ec = sys_err(e);
+      break;
+    }
+  }
+  read_unlock();
+  return got;
+}
+
+std::size_t NetFD::read_lazy(LazyBuffer& buf, std::error_code& ec) {
+  ec.clear();
+  if (!read_lock(ec)) return 0;
+  std::size_t got = 0;
+  if (prepare('r', ec)) {
+    for (;;) {
+      std::span<char> sp = buf.acquire();
+      std::size_t n = sp.size();
+      if (is_stream_ && n > kMaxRW) n = kMaxRW;
+      ssize_t r = ::read(sysfd_, sp.data(), n);
+      if (r >= 0) {
+        got = static_cast<std::size_t>(r);
+        if (r == 0 && is_stream_ && n > 0) ec = make_error_code(errc::eof);
+        break;
+      }
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN) {
+        buf.release();
+        if (wait('r', ec)) continue;
+        break;
+      }
+      ec = sys_err(e);
       break;
     }
   }

@@ -451,6 +451,12 @@ std::int64_t num_fibers_now() noexcept {
 
 std::int64_t num_fibers() noexcept { return g_sched ? num_fibers_now() : 0; }
 
+int current_p_id() noexcept {
+  M* m = current_m();
+  P* p = m != nullptr ? m->p : nullptr;
+  return p != nullptr ? p->id : -1;
+}
+
 // ---- exit ----
 
 void goexit() noexcept {

@@ -420,19 +420,15 @@ TEST_CASE("http: the http_server sample answers curl on /healthz", "[http][e2e]"
     return;
   }
   std::string bin = GORT_HTTP_SERVER;
-  // A free port: bind :0, note it, close.
-  std::string addr;
-  gort::run([&] {
-    auto ln = gort::net::listen("tcp", "127.0.0.1:0");
-    addr = ln.address().string();
-  });
-  gort::test::Subprocess server({bin, "--addr", addr});
+  // Port 0: the server picks a free port and logs it.
+  gort::test::Subprocess server({bin, "--addr", "127.0.0.1:0"});
+  std::string log;
+  REQUIRE(server.read_stderr_until(" (GOMAXPROCS", log, 10000));
+  std::size_t at = log.find("listening on ");
+  REQUIRE(at != std::string::npos);
+  std::string addr = log.substr(at + 13, log.find(' ', at + 13) - (at + 13));
   std::string out;
-  int rc = 1;
-  for (int i = 0; i < 100 && rc != 0; i++) {  // until it listens (bounded: 100 tries, 10 s)
-    rc = gort::test::run_capture({"curl", "-sS", "--max-time", "5", "http://" + addr + "/healthz"}, out);
-    if (rc != 0) std::this_thread::sleep_for(100ms);
-  }
+  int rc = gort::test::run_capture({"curl", "-sS", "--max-time", "5", "http://" + addr + "/healthz"}, out);
   REQUIRE(rc == 0);
   REQUIRE(out == "ok\n");
   rc = gort::test::run_capture({"curl", "-sS", "--max-time", "5", "http://" + addr + "/debug/sched"}, out);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -99,28 +100,54 @@ inline int run_capture(const std::vector<std::string>& argv_s, std::string& out)
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// A program running in the background (stdout and stderr to /dev/null);
-// killed by the destructor if still running.
+// A program running in the background: stdout to /dev/null, stderr to a
+// pipe that read_stderr_until reads. Killed by the destructor if still
+// running.
 class Subprocess {
  public:
   explicit Subprocess(const std::vector<std::string>& argv_s) {
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
     std::vector<std::string> copy = argv_s;
     std::vector<char*> argv;
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
     int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) throw std::runtime_error("posix_spawn " + argv_s[0] + " failed");
+    close(fds[1]);
+    err_ = fds[0];
+    if (rc != 0) {
+      close(err_);
+      throw std::runtime_error("posix_spawn " + argv_s[0] + " failed");
+    }
   }
   ~Subprocess() {
     if (pid_ > 0) {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
+    if (err_ >= 0) close(err_);
+  }
+  // Reads the child's stderr until it contains `needle` (true), it closes,
+  // or timeout_ms passes (false). Everything read so far is in `got`.
+  bool read_stderr_until(const std::string& needle, std::string& got, int timeout_ms) {
+    struct pollfd p {err_, POLLIN, 0};
+    for (int waited = 0; got.find(needle) == std::string::npos;) {
+      if (waited >= timeout_ms) return false;
+      int r = poll(&p, 1, 100);
+      waited += 100;
+      if (r <= 0) continue;
+      char buf[1024];
+      ssize_t n = read(err_, buf, sizeof buf);
+      if (n <= 0) return got.find(needle) != std::string::npos;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
   }
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;
@@ -135,6 +162,7 @@ class Subprocess {
 
  private:
   pid_t pid_ = -1;
+  int err_ = -1;
 };
 
 }  // namespace gort::test

@@ -65,7 +65,7 @@ void ResponseWriter::write_header(int status) noexcept {
 }
 
 void ResponseWriter::send_header(std::int64_t length) {
-  std::string& out = conn_->out;
+  std::string& out = conn_->out();
   bool allowed = body_allowed(status_);
   if (keep_alive_ && conn_->draining()) keep_alive_ = false;
   if (status_ == 200) {
@@ -136,7 +136,7 @@ void ResponseWriter::send_header(std::int64_t length) {
 
 void ResponseWriter::append_body(std::string_view data) {
   if (data.empty() || head_) return;
-  std::string& out = conn_->out;
+  std::string& out = conn_->out();
   std::error_code ec;
   if (chunked_) {
     char hdr[24];
@@ -249,7 +249,7 @@ bool ResponseWriter::finish(std::error_code& ec) noexcept {
       append_body(pending_);
       pending_.clear();
     } else if (chunked_ && !failed_) {
-      conn_->out += "0\r\n\r\n";
+      conn_->out() += "0\r\n\r\n";
     }
   } catch (const std::bad_alloc&) {
     failed_ = true;

@@ -78,7 +78,38 @@ void InBuffer::shrink(std::size_t keep) noexcept {
 // ---- ServerConn ----
 
 ServerConn::ServerConn(Server::Impl* srv, net::Conn conn)
-    : srv_(srv), conn_(std::move(conn)), since_(gort::detail::coarse_nanotime()), w_(this) {}
+    : srv_(srv), conn_(std::move(conn)), since_(gort::detail::coarse_nanotime()) {}
+
+ServerConn::~ServerConn() { give_back(); }
+
+Exchange& ServerConn::x() {
+  if (!x_) {
+    x_ = srv_->exchanges.get();
+    x_->w.conn_ = this;
+  }
+  return *x_;
+}
+
+void ServerConn::give_back() noexcept {
+  if (!x_) return;
+  x_->reset();
+  x_->in.shrink(kInitialBuffer);
+  x_->w.conn_ = nullptr;
+  srv_->exchanges.put(std::move(x_));
+}
+
+std::span<char> ServerConn::acquire() {
+  std::span<char> sp = x().in.space(srv_->opts.max_header_bytes + kInitialBuffer);
+  // The parser's header limit is below the buffer's, and body bytes are
+  // consumed as they arrive: a full buffer cannot happen. Should it, a
+  // one-byte scratch keeps the read contract and the parser then fails.
+  static thread_local char scratch;
+  return sp.empty() ? std::span<char>(&scratch, 1) : sp;
+}
+
+void ServerConn::release() noexcept {
+  if (between_ && x_ && x_->in.empty() && x_->out.empty()) give_back();
+}
 
 const ServerOptions& ServerConn::options() const noexcept { return srv_->opts; }
 bool ServerConn::draining() const noexcept { return srv_->shutting_down.load(std::memory_order_acquire); }
@@ -125,7 +156,8 @@ void ServerConn::set_write_deadline(std::int64_t when) {
 
 bool ServerConn::flush(std::error_code& ec) {
   ec.clear();
-  if (out.empty()) return true;
+  if (!x_ || x_->out.empty()) return true;
+  std::string& out = x_->out;
   conn_.write(out, ec);
   if (out.capacity() > 4 * kFlushAt) {
     std::string().swap(out);
@@ -136,6 +168,7 @@ bool ServerConn::flush(std::error_code& ec) {
 }
 
 bool ServerConn::write_through(std::string_view a, std::string_view b, std::string_view c, std::error_code& ec) {
+  std::string& out = x_->out;
   std::array<boost::asio::const_buffer, 4> bufs{boost::asio::buffer(out), boost::asio::buffer(a.data(), a.size()),
                                                boost::asio::buffer(b.data(), b.size()),
                                                boost::asio::buffer(c.data(), c.size())};
@@ -153,21 +186,17 @@ bool ServerConn::write_through(std::string_view a, std::string_view b, std::stri
 // may wait for them before it sends more).
 bool ServerConn::read_more(std::int64_t deadline, std::error_code& ec, std::int64_t slack) {
   if (!flush(ec)) return false;
-  std::span<char> sp = in_.space(srv_->opts.max_header_bytes + kInitialBuffer);
-  if (sp.empty()) {
-    ec = make_error_code(boost::beast::http::error::header_limit);  // unreachable: the parser's limit is lower
-    return false;
-  }
   set_read_deadline(deadline, slack);
-  std::size_t n = conn_.read(sp, ec);
+  std::size_t n = conn_.read(static_cast<net::LazyBuffer&>(*this), ec);
   if (ec) return false;
-  in_.commit(n);
+  x_->in.commit(n);  // a successful read leaves the buffer acquired
   return true;
 }
 
 void ServerConn::reject(int status, std::string_view why) {
   // Go: the "HTTP/1.1 400 Bad Request" responses of conn.serve. The
   // connection closes after it (framing can no longer be trusted).
+  std::string& out = x().out;
   std::string_view text = status_text(status);
   out += "HTTP/1.1 ";
   out += std::to_string(status);
@@ -190,31 +219,36 @@ void ServerConn::reject(int status, std::string_view why) {
 bool ServerConn::read_request(bool first, int& reject) {
   reject = 0;
   const ServerOptions& o = srv_->opts;
-  req_.clear();
-  RequestReader p(req_, o.max_header_bytes, o.max_body_bytes);
-  p.eager(false);
   std::int64_t header_deadline = 0;
   std::error_code ec;
   // Wait for the request to start: the idle timeout applies (the header
-  // timeout for the first request, as Go measures it from accept).
-  if (in_.empty()) {
+  // timeout for the first request, as Go measures it from accept). No
+  // exchange is held meanwhile.
+  if (!x_ || x_->in.empty()) {
+    between_ = true;
     std::int64_t idle = first ? after(o.read_header_timeout)
                               : after(o.idle_timeout.count() > 0 ? o.idle_timeout : o.read_header_timeout);
     if (first) header_deadline = idle;
     if (!read_more(idle, ec, first ? 0 : (idle - gort::detail::nanotime()) / 64)) return false;
   }
+  between_ = false;
   State s = state_.load(std::memory_order_acquire);
   if (s == closed || !state_.compare_exchange_strong(s, active, std::memory_order_acq_rel)) return false;
-  std::int64_t start = gort::detail::nanotime();
+  Exchange& x = *x_;
+  x.req.clear();
+  x.req.remote_addr_ = remote_;
+  RequestReader p(x.req, o.max_header_bytes, o.max_body_bytes);
+  p.eager(false);
+  std::int64_t start = gort::detail::coarse_nanotime();
   // The header.
   for (;;) {
     boost::system::error_code bec;
-    std::string_view d = in_.data();
+    std::string_view d = x.in.data();
     std::size_t used = p.put(boost::asio::buffer(d.data(), d.size()), bec);
-    in_.consume(used);
+    x.in.consume(used);
     if (!bec && p.is_header_done()) break;
     if (bec && bec != boost::beast::http::error::need_more) {
-      reject = p.reject_status() != 0 ? p.reject_status() : RequestReader::status_for(bec, in_.data());
+      reject = p.reject_status() != 0 ? p.reject_status() : RequestReader::status_for(bec, x.in.data());
       return false;
     }
     if (header_deadline == 0) header_deadline = after(o.read_header_timeout);
@@ -222,17 +256,17 @@ bool ServerConn::read_request(bool first, int& reject) {
   }
   // The body.
   if (!p.is_done()) {
-    if (p.expects_continue() && req_.version() == 11) {
-      out += "HTTP/1.1 100 Continue\r\n\r\n";
+    if (p.expects_continue() && x.req.version() == 11) {
+      x.out += "HTTP/1.1 100 Continue\r\n\r\n";
       if (!flush(ec)) return false;
     }
     p.eager(true);
     std::int64_t body_deadline = o.read_timeout.count() > 0 ? start + o.read_timeout.count() : 0;
     for (;;) {
       boost::system::error_code bec;
-      std::string_view d = in_.data();
+      std::string_view d = x.in.data();
       std::size_t used = d.empty() ? 0 : p.put(boost::asio::buffer(d.data(), d.size()), bec);
-      in_.consume(used);
+      x.in.consume(used);
       if (!bec && p.is_done()) break;
       if (bec && bec != boost::beast::http::error::need_more) {
         reject = p.reject_status() != 0 ? p.reject_status() : RequestReader::status_for(bec, {});
@@ -241,14 +275,14 @@ bool ServerConn::read_request(bool first, int& reject) {
       if (!read_more(body_deadline, ec)) return false;
     }
   }
-  in_.shrink(kInitialBuffer);  // a large header grew it
+  x.in.shrink(kInitialBuffer);  // a large header grew it
   return true;
 }
 
 void ServerConn::serve() {
   Server::Impl& srv = *srv_;
   try {
-    req_.remote_addr_ = conn_.remote_address().string();
+    remote_ = conn_.remote_address().string();
   } catch (const std::exception&) {
   }
   bool first = true;
@@ -263,39 +297,40 @@ void ServerConn::serve() {
       break;
     }
     first = false;
-    bool keep = srv.opts.keep_alives && !req_.close() && !srv.shutting_down.load(std::memory_order_acquire);
+    Request& req = x_->req;
+    ResponseWriter& w = x_->w;
+    bool keep = srv.opts.keep_alives && !req.close() && !srv.shutting_down.load(std::memory_order_acquire);
     if (srv.opts.write_timeout.count() > 0) set_write_deadline(after(srv.opts.write_timeout));
-    w_.reset(req_.method() == "HEAD", req_.version() == 10, keep);
+    w.reset(req.method() == "HEAD", req.version() == 10, keep);
     bool handler_ok = true;
     try {
-      srv.handler(w_, req_);
+      srv.handler(w, req);
     } catch (const std::exception& e) {
       handler_ok = false;
-      if (!w_.failed_) {
-        gort::detail::log_error("http: panic serving %s: %s", req_.remote_addr_.c_str(), e.what());
-      }
+      if (!w.failed_) gort::detail::log_error("http: panic serving %s: %s", remote_.c_str(), e.what());
     } catch (...) {
       handler_ok = false;
-      gort::detail::log_error("http: panic serving %s: unknown exception", req_.remote_addr_.c_str());
+      gort::detail::log_error("http: panic serving %s: unknown exception", remote_.c_str());
     }
-    if (!handler_ok && !w_.header_sent_) {
+    if (!handler_ok && !w.header_sent_) {
       // Go: a panicking handler gets its connection closed; a client that
       // got nothing is told 500.
-      w_.header_.clear();
-      w_.pending_.clear();
-      w_.status_ = 0;
-      w_.keep_alive_ = false;
-      w_.write_header(500);
+      w.header_.clear();
+      w.pending_.clear();
+      w.status_ = 0;
+      w.keep_alive_ = false;
+      w.write_header(500);
     }
     std::error_code ec;
-    bool reusable = w_.finish(ec) && handler_ok && w_.keep_alive_;
+    bool reusable = w.finish(ec) && handler_ok && w.keep_alive_;
     srv.requests.fetch_add(1, std::memory_order_relaxed);
     if (!reusable || ec) {
       linger = !ec;
       break;
     }
     if (srv.opts.write_timeout.count() > 0) set_write_deadline(0);
-    if (out.size() >= kFlushAt && !flush(ec)) break;
+    if (x_->out.size() >= kFlushAt && !flush(ec)) break;
+    between_ = true;
     state_.store(idle, std::memory_order_release);
     // shutdown() may have closed us between the keep-alive decision and
     // here: read_request's CAS notices.
@@ -303,6 +338,7 @@ void ServerConn::serve() {
   state_.store(closed, std::memory_order_release);
   std::error_code ec;
   flush(ec);
+  give_back();
   if (linger && !ec) linger_close();
   conn_.close(ec);
 }

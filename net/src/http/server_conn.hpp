@@ -36,6 +36,7 @@ class InBuffer {
  public:
   std::string_view data() const noexcept { return {buf_.get() + begin_, end_ - begin_}; }
   bool empty() const noexcept { return begin_ == end_; }
+  void clear() noexcept { begin_ = end_ = 0; }
   void consume(std::size_t n) noexcept;
   // Free space at the end after compacting, growing up to max when full.
   // Empty if the buffer holds max bytes already.
@@ -48,11 +49,29 @@ class InBuffer {
   std::size_t cap_ = 0, begin_ = 0, end_ = 0;
 };
 
-class ServerConn {
+// What a connection needs only while it handles a request: its buffers, the
+// Request and the ResponseWriter. A connection takes one from the server's
+// per-P pool when bytes arrive and gives it back when it goes idle, so idle
+// keep-alive connections hold no buffers, and at high connection counts the
+// few exchanges in use stay warm in the cache of the core reusing them.
+struct Exchange {
+  Exchange() : w(nullptr) {}
+  void reset() noexcept {
+    in.clear();
+    out.clear();
+  }
+  InBuffer in;
+  std::string out;  // bytes waiting to be written
+  Request req;
+  ResponseWriter w;
+};
+
+class ServerConn final : private net::LazyBuffer {
  public:
   enum State : std::uint8_t { fresh, active, idle, closed };
 
   ServerConn(Server::Impl* srv, net::Conn conn);
+  ~ServerConn();
   // The fiber body: serves requests until the connection ends.
   void serve();
   // shutdown(): closes the connection if it is idle (or fresh for longer
@@ -63,7 +82,7 @@ class ServerConn {
   State state() const noexcept { return state_.load(std::memory_order_acquire); }
 
   // For ResponseWriter: the bytes waiting to be written, and the writes.
-  std::string out;
+  std::string& out() noexcept { return x_->out; }
   bool flush(std::error_code& ec);
   // Writes out, then the pieces, in one writev (large bodies skip the copy).
   bool write_through(std::string_view a, std::string_view b, std::string_view c, std::error_code& ec);
@@ -77,6 +96,13 @@ class ServerConn {
   bool read_request(bool first, int& reject);
   void reject(int status, std::string_view why);
   void linger_close();
+  // The exchange, taken from the pool if the connection has none.
+  Exchange& x();
+  void give_back() noexcept;
+  // LazyBuffer: the read buffer while data is there; between requests the
+  // whole exchange goes back to the pool while the fiber waits.
+  std::span<char> acquire() override;
+  void release() noexcept override;
   void set_read_deadline(std::int64_t when, std::int64_t slack);
   void set_write_deadline(std::int64_t when);
 
@@ -85,9 +111,9 @@ class ServerConn {
   std::atomic<State> state_{fresh};
   std::int64_t since_;              // nanotime of accept
   std::int64_t read_deadline_ = 0;  // the one set on conn_ (0: none)
-  InBuffer in_;
-  Request req_;
-  ResponseWriter w_;
+  std::string remote_;              // the peer's address, for Request
+  std::unique_ptr<Exchange> x_;     // null while idle
+  bool between_ = true;             // no request in progress: x_ may go back
 };
 
 // Go: http.DetectContentType, reduced to what servers mostly need.

@@ -21,6 +21,7 @@
 
 #include "gort/http/server.hpp"
 #include "gort/scheduler/sema.hpp"
+#include "gort/pool.hpp"
 #include "gort/semaphore.hpp"
 #include "server_conn.hpp"
 
@@ -49,6 +50,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::size_t> nconns{0};
   std::unique_ptr<Semaphore> limit;  // max_connections
+  Pool<Exchange> exchanges;
 
   void remove(ServerConn* c);
   // Go: closeIdleConns. True when no connection is serving a request.

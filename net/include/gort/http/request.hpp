@@ -53,7 +53,7 @@ class Request {
   std::string target_;
   std::string path_;
   std::string raw_query_;
-  std::string remote_addr_;
+  std::string_view remote_addr_;  // the connection's, which outlives the request
   int version_ = 11;
   std::int64_t content_length_ = 0;
   bool close_ = false;

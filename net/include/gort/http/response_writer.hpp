@@ -29,6 +29,7 @@
 namespace gort::http {
 
 class ServerConn;
+struct Exchange;
 
 class ResponseWriter {
  public:
@@ -53,6 +54,7 @@ class ResponseWriter {
 
  private:
   friend class ServerConn;
+  friend struct Exchange;
   explicit ResponseWriter(ServerConn* c) noexcept : conn_(c) {}
   void reset(bool head, bool http10, bool keep_alive) noexcept;
   // Sends the header with either the given Content-Length (>= 0) or chunked

@@ -47,6 +47,21 @@ using Clock = std::chrono::steady_clock;
 // A deadline that never passes (Go: the zero time.Time).
 inline constexpr Clock::time_point no_deadline{};
 
+// A buffer lent to a read only while the read can proceed (see
+// Conn::read(LazyBuffer&)). acquire() is called right before each read
+// attempt and returns where to put the bytes (non-empty); release() is called
+// before the fiber parks because no data is there yet. After a successful
+// read the buffer is acquired and holds the bytes; after a failed one it may
+// be either.
+class LazyBuffer {
+ public:
+  virtual std::span<char> acquire() = 0;
+  virtual void release() noexcept = 0;
+
+ protected:
+  ~LazyBuffer() = default;
+};
+
 class Conn {
  public:
   Conn() noexcept;
@@ -61,6 +76,12 @@ class Conn {
   // Go: Write. All of buf, or an error (returning how much was written).
   std::size_t write(std::span<const char> buf);
   std::size_t write(std::span<const char> buf, std::error_code& ec) noexcept;
+
+  // Go's Read, for servers with many idle connections: the buffer is taken
+  // only when there is data and handed back while the fiber waits, so a
+  // waiting connection holds none (and a pool can hand the same warm buffer
+  // to whichever connection has data next). Same results as read().
+  std::size_t read(LazyBuffer& buf, std::error_code& ec) noexcept;
 
   // Park until a read (write) would not park: data, end of stream or an
   // error is pending (the send buffer has room), the deadline passes or the

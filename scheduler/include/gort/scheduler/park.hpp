@@ -93,6 +93,10 @@ void blocking_leave() noexcept;
 struct Timer;
 void timer_add(Timer* t, std::int64_t when) noexcept;
 
+// The id of the P the calling thread holds, or -1 (a plain thread, a fiber
+// whose P sysmon took away). A hint: the P may change at the next switch.
+int current_p_id() noexcept;
+
 // Fiber count (Go: runtime.NumGoroutine), 0 when no runtime runs.
 std::int64_t num_fibers() noexcept;
 

@@ -30,6 +30,10 @@
 #include "gort/poller/poll_desc.hpp"
 #include "gort/scheduler/sema.hpp"
 
+namespace gort::net {
+class LazyBuffer;
+}
+
 namespace gort::net::detail {
 
 class NetFD {
@@ -44,6 +48,9 @@ class NetFD {
 
   std::size_t read(void* p, std::size_t n, std::error_code& ec);
   std::size_t readv(const iovec* iov, int cnt, std::error_code& ec);
+  // read() with the buffer taken from `buf` before each attempt and given
+  // back before each park (Conn::read(LazyBuffer&)).
+  std::size_t read_lazy(LazyBuffer& buf, std::error_code& ec);
   std::size_t write(const void* p, std::size_t n, std::error_code& ec);
   std::size_t writev(const iovec* iov, int cnt, std::error_code& ec);
   std::size_t read_from(void* p, std::size_t n, sockaddr_storage* from, socklen_t* fromlen, std::error_code& ec);
