@@ -17,6 +17,12 @@ class NetCategory final : public std::error_category {
       case errc::unexpected_eof: return "unexpected EOF";
       case errc::not_pollable: return "not pollable";
       case errc::canceled: return "operation was canceled";
+      case errc::buffer_full: return "bufio: buffer full";
+      case errc::line_too_long: return "bufio: line too long";
+      case errc::frame_too_long: return "frame too long";
+      case errc::bad_frame: return "invalid frame";
+      case errc::short_write: return "short write";
+      case errc::no_progress: return "multiple Read calls return no data or error";
     }
     return "unknown gort.net error";
   }

@@ -27,6 +27,7 @@
 #include <new>
 #include <stdexcept>
 #include <typeinfo>
+#include <thread>
 #include <unistd.h>
 
 #include "gort/scheduler/context.hpp"
@@ -450,6 +451,22 @@ std::int64_t num_fibers_now() noexcept {
 }
 
 std::int64_t num_fibers() noexcept { return g_sched ? num_fibers_now() : 0; }
+
+bool can_spin(int iter) noexcept {
+  static const unsigned ncpu = std::thread::hardware_concurrency();
+  if (iter >= 4 || ncpu <= 1 || g_sched == nullptr) return false;
+  Sched& s = sched();
+  if (s.gomaxprocs <= s.npidle.load(std::memory_order_relaxed) + s.nmspinning.load(std::memory_order_relaxed) + 1) {
+    return false;
+  }
+  M* m = current_m();
+  P* p = m != nullptr ? m->p : nullptr;
+  return p != nullptr && p->runq.empty();
+}
+
+void do_spin() noexcept {
+  for (int i = 0; i < 30; i++) cpu_relax();
+}
 
 int current_p_id() noexcept {
   M* m = current_m();

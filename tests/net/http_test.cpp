@@ -435,5 +435,7 @@ TEST_CASE("http: the http_server sample answers curl on /healthz", "[http][e2e]"
   REQUIRE(rc == 0);
   REQUIRE(out.find("\"gomaxprocs\"") != std::string::npos);
   server.signal(SIGTERM);
+  server.read_stderr_until("\x01", log, 30000);  // to EOF: the shutdown log, any sanitizer report
+  INFO(log);
   REQUIRE(server.wait() == 0);
 }

@@ -18,12 +18,14 @@ TEST_CASE("debug: fibers lists every live fiber with its state and wait reason",
     gort::chan<int> never(0);
     gort::chan<int> parked(3);
     std::uint64_t receiver = 0, sleeper = 0;
-    gort::WaitGroup started;
+    gort::WaitGroup started, received;
     started.add(2);
+    received.add(1);
     gort::go([&] {
       receiver = gort::this_fiber::id();
       started.done();
       never.recv();
+      received.done();
     });
     gort::go([&] {
       sleeper = gort::this_fiber::id();
@@ -54,6 +56,9 @@ TEST_CASE("debug: fibers lists every live fiber with its state and wait reason",
     REQUIRE(js.find("\"fibers\":3") != std::string::npos);
     REQUIRE(std::count(js.begin(), js.end(), '{') == std::count(js.begin(), js.end(), '}'));
     never.close();
+    // The receiver must leave recv() before main returns: fibers still
+    // alive then are abandoned unwound (Go's exit), and its frame would leak.
+    received.wait();
   });
   REQUIRE(gort::debug::fibers().empty());
   REQUIRE(gort::debug::sched_json() == "{\"running\":false}");

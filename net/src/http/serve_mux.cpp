@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gort/http/status.hpp"
-#include "../http/server_impl.hpp"
+#include "gort/rw_mutex.hpp"
 
 namespace gort::http {
 
@@ -23,7 +23,7 @@ struct ServeMux::Table {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
-  mutable Mutex mu;  // TEMPORARY
+  mutable gort::RWMutex mu;  // readers: every request; writer: handle()
   std::unordered_map<std::string, Handler, Hash, std::equal_to<>> exact;
   struct Entry {
     std::string pattern;
@@ -180,7 +180,7 @@ void ServeMux::handle(std::string pattern, Handler handler) {
 }
 
 std::string ServeMux::match(std::string_view host, std::string_view path) const {
-  std::lock_guard lk(table_->mu);
+  std::shared_lock lk(table_->mu);
   std::string pattern;
   table_->find(strip_port(host), path, &pattern);
   return pattern;
@@ -192,7 +192,7 @@ void ServeMux::operator()(ResponseWriter& w, Request& r) const {
   const Handler* h = nullptr;
   std::string location;
   {
-    std::lock_guard lk(t.mu);
+    std::shared_lock lk(t.mu);
     if (r.method() == "CONNECT") {
       // Go: CONNECT requests are not canonicalised.
       if (t.should_redirect(r.host(), r.path())) {

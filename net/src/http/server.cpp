@@ -45,6 +45,9 @@ Server::Server(Handler handler, ServerOptions options)
 
 Server::~Server() {
   if (!impl_->shutting_down.load() || impl_->nconns.load() > 0) close();
+  // Without a runtime the fibers were abandoned (gort::run returned): there
+  // is nothing to wait for.
+  if (gort::num_fibers() > 0) impl_->conn_fibers.wait();
 }
 
 std::size_t Server::connections() const noexcept { return impl_->nconns.load(std::memory_order_relaxed); }
@@ -91,6 +94,7 @@ void Server::serve(net::Listener& ln) {
       }
       s.conns.emplace(sc.get(), sc);
       s.nconns.fetch_add(1, std::memory_order_relaxed);
+      s.conn_fibers.add(1);
     }
     gort::go([self = impl_, sc = std::move(sc)]() mutable {
       sc->serve();
@@ -98,6 +102,12 @@ void Server::serve(net::Listener& ln) {
       sc.reset();
       self->remove(raw);
       if (self->limit) self->limit->release();
+      // Drop our reference before done(): ~Server waits for done() while
+      // its own reference keeps Impl alive, and a fiber abandoned after
+      // done() (the runtime ending) holds nothing.
+      Impl* impl = self.get();
+      self.reset();
+      impl->conn_fibers.done();
     });
   }
   unregister();

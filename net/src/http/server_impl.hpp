@@ -11,6 +11,10 @@
 //                      read without mu by accept loops and connections
 //                      (acquire), which then stop accepting / keeping alive.
 //   requests, nconns   statistics (relaxed).
+//   conn_fibers        one count per connection fiber, added under mu before
+//                      it starts (never after shutting_down), done as the
+//                      fiber's last act, after it dropped its reference to
+//                      Impl; ~Server waits for it.
 #pragma once
 
 #include <atomic>
@@ -20,36 +24,27 @@
 #include <vector>
 
 #include "gort/http/server.hpp"
-#include "gort/scheduler/sema.hpp"
+#include "gort/mutex.hpp"
 #include "gort/pool.hpp"
 #include "gort/semaphore.hpp"
+#include "gort/wait_group.hpp"
 #include "server_conn.hpp"
 
 namespace gort::http {
-
-// TEMPORARY until gort::Mutex lands: a fiber lock on the runtime semaphore.
-class Mutex {
- public:
-  Mutex() { s_.release(); }
-  void lock() { s_.acquire(gort::detail::WaitReason::sync_mutex_lock); }
-  void unlock() { s_.release(); }
-
- private:
-  gort::detail::Sema s_;
-};
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Impl(Handler h, ServerOptions o);
 
   Handler handler;
   ServerOptions opts;
-  Mutex mu;
+  gort::Mutex mu;
   std::unordered_map<ServerConn*, std::shared_ptr<ServerConn>> conns;
   std::vector<net::Listener*> listeners;
   std::atomic<bool> shutting_down{false};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::size_t> nconns{0};
   std::unique_ptr<Semaphore> limit;  // max_connections
+  WaitGroup conn_fibers;
   Pool<Exchange> exchanges;
 
   void remove(ServerConn* c);

@@ -65,7 +65,10 @@ struct ServerOptions {
 class Server {
  public:
   explicit Server(Handler handler, ServerOptions options = {});
-  // Closes (as close()) if still serving.
+  // Closes (as close()) if still serving, then waits until every
+  // connection's fiber has finished (a handler that never returns hangs it,
+  // as joining a thread would): handlers may refer to state that dies with
+  // the Server's owner. Go's Close does not wait; Go has no destructors.
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -13,6 +13,14 @@
 //   errc::timed_out      a deadline passed (os.ErrDeadlineExceeded, "i/o timeout")
 //   errc::unexpected_eof a write made no progress (io.ErrUnexpectedEOF)
 //   errc::canceled       a dial's context was cancelled ("operation was canceled")
+// and, for bufio, io and the codecs (gort/net/bufio.hpp, io.hpp, codec.hpp):
+//   errc::buffer_full    a peek or slice needs more than the fixed buffer (bufio.ErrBufferFull)
+//   errc::line_too_long  a line (or token) is longer than the caller's limit
+//   errc::frame_too_long a frame is longer than its codec's maximum
+//   errc::bad_frame      a frame header that cannot be right (netty's CorruptedFrameException),
+//                        or a payload that its codec cannot frame
+//   errc::short_write    a writer took fewer bytes than given, without an error (io.ErrShortWrite)
+//   errc::no_progress    a source kept returning no data and no error (io.ErrNoProgress)
 // is_timeout(ec) is Go's err.(net.Error).Timeout().
 #pragma once
 
@@ -28,6 +36,12 @@ enum class errc {
   unexpected_eof = 4,
   not_pollable = 5,
   canceled = 6,
+  buffer_full = 7,
+  line_too_long = 8,
+  frame_too_long = 9,
+  bad_frame = 10,
+  short_write = 11,
+  no_progress = 12,
 };
 
 }  // namespace gort::net

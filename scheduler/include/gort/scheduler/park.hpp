@@ -97,6 +97,14 @@ void timer_add(Timer* t, std::int64_t when) noexcept;
 // whose P sysmon took away). A hint: the P may change at the next switch.
 int current_p_id() noexcept;
 
+// Go: sync_runtime_canSpin / sync_runtime_doSpin. Whether a fiber that
+// failed to take a lock may busy-wait once more (iteration `iter`, from 0):
+// only a few times, only on a multicore machine with GOMAXPROCS > 1, only
+// if another P is running (it may release the lock soon) and this P has no
+// other work queued. do_spin is one such short wait (30 pause instructions).
+bool can_spin(int iter) noexcept;
+void do_spin() noexcept;
+
 // Fiber count (Go: runtime.NumGoroutine), 0 when no runtime runs.
 std::int64_t num_fibers() noexcept;
 
