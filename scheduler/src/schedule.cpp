@@ -83,9 +83,13 @@ G* steal_work(M* m, P* p, std::int64_t now, std::int64_t& pollUntil, bool& new_w
   return nullptr;
 }
 
+// For the spin watch: work queued in some P's ring. A G in runnext is left
+// to its owner (Go's stealWork also takes runnext only on its last pass, after
+// backing off): a runnext that changes at every channel hand-off would send the
+// watcher stealing in a loop and make the owner's writes to it cross cores.
 bool any_local_work(Sched& s) noexcept {
   for (P* p : s.allp) {
-    if (!p->runq.empty()) return true;
+    if (!p->runq.ring_empty()) return true;
   }
   return false;
 }

@@ -111,6 +111,14 @@ class RunQueue {
     }
   }
 
+  // Any thread; racy. Whether the ring (not runnext) holds work: what a
+  // watching spinner polls (see schedule.cpp find_runnable). runnext is left
+  // to its owner, which is about to run it; polling it would pull the line
+  // that the owner rewrites at every hand-off into the watcher's cache.
+  bool ring_empty() const noexcept {
+    return head_.load(std::memory_order_relaxed) == tail_.load(std::memory_order_relaxed);
+  }
+
   // Any thread; approximate (schedtrace, sysmon).
   std::uint32_t size_hint() const noexcept {
     std::uint32_t h = head_.load(std::memory_order_acquire);
@@ -145,8 +153,8 @@ class RunQueue {
 
   alignas(64) std::atomic<std::uint32_t> head_{0};  // consumers CAS (INV2)
   alignas(64) std::atomic<std::uint32_t> tail_{0};  // owner writes (INV1)
-  std::atomic<G*> runnext_{nullptr};                // INV4
-  std::atomic<G*> slots_[kSize]{};                  // INV3
+  alignas(64) std::atomic<G*> runnext_{nullptr};    // INV4; own line: rewritten at every hand-off
+  alignas(64) std::atomic<G*> slots_[kSize]{};      // INV3
 };
 
 }  // namespace gort::detail
