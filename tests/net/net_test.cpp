@@ -581,3 +581,43 @@ TEST_CASE("net: running out of descriptors is a temporary accept error and the s
   REQUIRE(r.output.find("temporary accept error: accept tcp") != std::string::npos);
   REQUIRE(r.output.find("served after recovery") != std::string::npos);
 }
+
+TEST_CASE("net: the echo_server sample echoes many connections with pooled and with stack buffers", "[net][e2e]") {
+  auto mode = GENERATE(std::string("pooled"), std::string("--stack-buffer"));
+  std::vector<std::string> argv{GORT_ECHO_SERVER, "--addr", "127.0.0.1:0"};
+  if (mode != "pooled") argv.push_back(mode);
+  gort::test::Subprocess server(argv);
+  std::string log;
+  REQUIRE(server.read_stderr_until(" (GOMAXPROCS", log, 10000));
+  std::size_t at = log.find("listening on ");
+  REQUIRE(at != std::string::npos);
+  std::string addr = log.substr(at + 13, log.find(' ', at + 13) - (at + 13));
+  std::atomic<int> ok{0};
+  gort::run(gort::Config{.gomaxprocs = 2}, [&] {
+    constexpr int kConns = 50, kRounds = 20;
+    gort::WaitGroup wg;
+    wg.add(kConns);
+    for (int i = 0; i < kConns; i++) {
+      gort::go([&, i] {
+        std::error_code ec;
+        Conn c = gort::net::dial("tcp", addr, ec);
+        bool good = !ec;
+        for (int r = 0; good && r < kRounds; r++) {
+          // Sizes up to 6000: more than the 4 KiB buffer, echoed in pieces.
+          std::string msg(1 + (i * 131 + r * 977) % 6000, static_cast<char>('a' + (i + r) % 26));
+          c.write({msg.data(), msg.size()}, ec);
+          std::string got(msg.size(), '\0');
+          std::size_t n = 0;
+          while (!ec && n < got.size()) n += c.read({got.data() + n, got.size() - n}, ec);
+          good = !ec && got == msg;
+        }
+        if (good) ok++;
+        wg.done();
+      });
+    }
+    wg.wait();
+  });
+  server.signal(SIGKILL);
+  INFO(log);
+  REQUIRE(ok == 50);
+}
