@@ -2,6 +2,8 @@
 // on gort's Sema. See mutex.hpp for the state word.
 #include "gort/mutex.hpp"
 
+#include <stdexcept>
+
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/park.hpp"
 #include "gort/scheduler/sched.hpp"
@@ -76,18 +78,25 @@ void Mutex::lock_slow() noexcept {
   }
 }
 
-// Go: (*Mutex).unlockSlow.
-void Mutex::unlock_slow(std::int32_t next) noexcept {
-  if (((next + kLocked) & kLocked) == 0) detail::fatal("sync: unlock of unlocked mutex");
+// Go: (*Mutex).Unlock's atomic add and unlockSlow. A CAS loop instead of
+// Go's add, so that unlocking an unlocked mutex is caught before it changes
+// anything.
+void Mutex::unlock_slow(std::int32_t old) {
+  std::int32_t next;
+  do {
+    if ((old & kLocked) == 0) throw std::logic_error("sync: unlock of unlocked mutex");
+    next = old - kLocked;
+  } while (!state_.compare_exchange_weak(old, next, std::memory_order_release, std::memory_order_relaxed));
+  if (next == 0) return;
   if ((next & kStarving) == 0) {
-    std::int32_t old = next;
+    std::int32_t cur = next;
     for (;;) {
       // No waiters, or someone already woke, locked or starved it: nothing
       // to do (a woken or spinning fiber will take it).
-      if ((old >> kWaiterShift) == 0 || (old & (kLocked | kWoken | kStarving)) != 0) return;
+      if ((cur >> kWaiterShift) == 0 || (cur & (kLocked | kWoken | kStarving)) != 0) return;
       // Take one waiter off the count and wake it.
-      std::int32_t want = (old - (1 << kWaiterShift)) | kWoken;
-      if (state_.compare_exchange_weak(old, want, std::memory_order_relaxed)) {
+      std::int32_t want = (cur - (1 << kWaiterShift)) | kWoken;
+      if (state_.compare_exchange_weak(cur, want, std::memory_order_relaxed)) {
         sema_.release();
         return;
       }

@@ -2,6 +2,8 @@
 // Sema. See rw_mutex.hpp for the fields.
 #include "gort/rw_mutex.hpp"
 
+#include <stdexcept>
+
 #include "gort/scheduler/sched.hpp"
 
 namespace gort {
@@ -23,8 +25,11 @@ bool RWMutex::try_lock_shared() noexcept {
 }
 
 // Go: rUnlockSlow.
-void RWMutex::unlock_shared_slow(std::int32_t r) noexcept {
-  if (r + 1 == 0 || r + 1 == -kMaxReaders) detail::fatal("sync: RUnlock of unlocked RWMutex");
+void RWMutex::unlock_shared_slow(std::int32_t r) {
+  if (r + 1 == 0 || r + 1 == -kMaxReaders) {
+    reader_count_.fetch_add(1, std::memory_order_relaxed);  // undo
+    throw std::logic_error("sync: RUnlock of unlocked RWMutex");
+  }
   // A writer is pending; the last of the readers it waits for wakes it.
   if (reader_wait_.fetch_sub(1, std::memory_order_acq_rel) - 1 == 0) writer_sem_.release();
 }
@@ -50,10 +55,13 @@ bool RWMutex::try_lock() noexcept {
   return true;
 }
 
-void RWMutex::unlock() noexcept {
+void RWMutex::unlock() {
   // Announce to readers there is no active writer; r = readers that queued.
   std::int32_t r = reader_count_.fetch_add(kMaxReaders, std::memory_order_release) + kMaxReaders;
-  if (r >= kMaxReaders) detail::fatal("sync: Unlock of unlocked RWMutex");
+  if (r >= kMaxReaders) {
+    reader_count_.fetch_sub(kMaxReaders, std::memory_order_relaxed);  // undo
+    throw std::logic_error("sync: Unlock of unlocked RWMutex");
+  }
   for (std::int32_t i = 0; i < r; i++) reader_sem_.release();
   w_.unlock();  // let other writers through
 }

@@ -80,10 +80,13 @@ std::size_t StackPool::round_size(std::size_t requested) noexcept {
   return s;
 }
 
-std::size_t StackPool::install_guard(char* base) {
-  if (mode_ == GuardMode::madvise && madvise(base, kMadviseGuard, MADV_GUARD_INSTALL) == 0) {
+std::size_t StackPool::install_guard(char* base, std::size_t size) {
+  // At most a quarter of the region: the smallest stacks (16 KiB) keep 12 KiB
+  // usable instead of being all guard.
+  std::size_t guard = std::min(kMadviseGuard, size / 4);
+  if (mode_ == GuardMode::madvise && madvise(base, guard, MADV_GUARD_INSTALL) == 0) {
     stats_.guarded_regions++;
-    return kMadviseGuard;
+    return guard;
   }
   if (mode_ == GuardMode::mprotect && stats_.guarded_regions < mprotect_budget_ &&
       mprotect(base, kMprotectGuard, PROT_NONE) == 0) {
@@ -119,7 +122,7 @@ StackPool::Region StackPool::allocate(std::size_t size) {
   }
   Region r{c.next, size, 0, c.slab, c.slab_id};
   c.next += size;
-  r.guard = install_guard(r.base);
+  r.guard = install_guard(r.base, size);
   stats_.regions++;
   return r;
 }

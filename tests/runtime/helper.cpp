@@ -72,12 +72,6 @@ int main(int argc, char** argv) {
       gort::yield();
       std::printf("abandoning %lld fibers\n", static_cast<long long>(gort::num_fibers() - 1));
       return 0;
-    } else if (mode == "unlock_unlocked") {
-      gort::Mutex mu;
-      mu.unlock();
-    } else if (mode == "runlock_unlocked") {
-      gort::RWMutex mu;
-      mu.unlock_shared();
     } else {
       std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
       return 64;

@@ -98,3 +98,22 @@ TEST_CASE("a process whose main returns with fibers parked exits cleanly", "[run
   REQUIRE(r.exit_code == 0);
   REQUIRE(r.output.find("abandoning 200 fibers") != std::string::npos);
 }
+
+TEST_CASE("fibers with the smallest stack (16 KiB) run, main included", "[runtime][run]") {
+  int sum = 0;
+  gort::run(gort::Config{.gomaxprocs = 1, .stack_size = 16 * 1024}, [&] {
+    gort::WaitGroup wg;
+    wg.add(10);
+    for (int i = 0; i < 10; i++) {
+      gort::go(gort::spawn_options{.stack_size = 16 * 1024}, [&, i] {
+        volatile char frame[4096];  // a few KiB of stack in use
+        for (std::size_t k = 0; k < sizeof frame; k++) frame[k] = static_cast<char>(i);
+        sum += frame[100];
+        gort::yield();
+        wg.done();
+      });
+    }
+    wg.wait();
+  });
+  REQUIRE(sum == 45);
+}

@@ -28,4 +28,10 @@ TEST_CASE("StackPool: regions are reused and usable", "[scheduler][stacks]") {
   REQUIRE(again.base[again.guard] == 0);
   pool.release(again);
   if (pool.mode() == gort::detail::GuardMode::madvise) REQUIRE(r.guard == 16 * 1024);
+  // The smallest region keeps most of itself usable: the guard takes at
+  // most a quarter.
+  auto small = pool.allocate(StackPool::kMinSize);
+  REQUIRE(small.guard <= StackPool::kMinSize / 4);
+  for (char* p = small.base + small.guard; p < small.base + small.size; p += 4096) *p = 1;
+  pool.release(small);
 }

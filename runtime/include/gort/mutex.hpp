@@ -10,8 +10,11 @@
 // thread may use the same Mutex: it blocks instead of parking.
 //
 // Not recursive, not owned: any fiber may unlock a mutex another locked (as
-// Go's). Unlocking an unlocked Mutex is a fatal error (Go: fatal "sync: unlock
-// of unlocked mutex"), since unlock is noexcept and runs in destructors.
+// Go's). Unlocking an unlocked Mutex throws std::logic_error("sync: unlock of
+// unlocked mutex") and leaves the Mutex as it was (Go: a fatal error). The
+// check costs nothing: unlock's fast path is one CAS either way. (From a
+// destructor such as std::lock_guard's, the throw terminates the program
+// with that message, which is what Go does.)
 //
 // Fairness (Go 1.9+): normally a woken waiter competes with newcomers, which
 // usually win (they are running already): best throughput. A waiter that has
@@ -44,9 +47,12 @@ class Mutex {
   // Go: TryLock. Never waits; fails in starvation mode (the lock is promised
   // to a waiter) even if it is momentarily free.
   bool try_lock() noexcept;
-  void unlock() noexcept {
-    std::int32_t next = state_.fetch_sub(kLocked, std::memory_order_release) - kLocked;
-    if (next != 0) unlock_slow(next);
+  void unlock() {
+    std::int32_t expected = kLocked;
+    if (state_.compare_exchange_strong(expected, 0, std::memory_order_release, std::memory_order_relaxed)) {
+      return;
+    }
+    unlock_slow(expected);
   }
 
   // Introspection for tests and dumps (racy).
@@ -70,7 +76,7 @@ class Mutex {
   static constexpr std::int64_t kStarvationThresholdNs = 1'000'000;
 
   void lock_slow() noexcept;
-  void unlock_slow(std::int32_t next) noexcept;
+  void unlock_slow(std::int32_t old);
 
   std::atomic<std::int32_t> state_{0};
   detail::Sema sema_;

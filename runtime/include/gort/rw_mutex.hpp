@@ -10,7 +10,9 @@
 // so a stream of readers cannot starve writers; hence a reader must not take
 // the read lock recursively (it would deadlock against a waiting writer).
 // Waiting fibers park ("sync.RWMutex.RLock", "sync.RWMutex.Lock").
-// Unlocking what is not locked is a fatal error, as in Go.
+// Unlocking what is not locked throws std::logic_error ("sync: RUnlock of
+// unlocked RWMutex", "sync: Unlock of unlocked RWMutex"; Go: fatal errors)
+// after undoing its change to the counters.
 #pragma once
 
 #include <atomic>
@@ -29,13 +31,13 @@ class RWMutex {
 
   void lock() noexcept;
   bool try_lock() noexcept;
-  void unlock() noexcept;
+  void unlock();
 
   void lock_shared() noexcept {
     if (reader_count_.fetch_add(1, std::memory_order_acquire) + 1 < 0) wait_shared();
   }
   bool try_lock_shared() noexcept;
-  void unlock_shared() noexcept {
+  void unlock_shared() {
     std::int32_t r = reader_count_.fetch_sub(1, std::memory_order_release) - 1;
     if (r < 0) unlock_shared_slow(r);
   }
@@ -55,7 +57,7 @@ class RWMutex {
   static constexpr std::int32_t kMaxReaders = 1 << 30;
 
   void wait_shared() noexcept;
-  void unlock_shared_slow(std::int32_t r) noexcept;
+  void unlock_shared_slow(std::int32_t r);
 
   Mutex w_;
   detail::Sema writer_sem_;

@@ -78,7 +78,7 @@ class StackPool {
 
  private:
   StackPool();
-  std::size_t install_guard(char* base);
+  std::size_t install_guard(char* base, std::size_t size);
 
   mutable std::mutex mu_;
   GuardMode mode_;
