@@ -4,8 +4,8 @@
 //
 //   loadgen --addr 127.0.0.1:7000 --conns 1000 [--warmup 1s] [--duration 5s]
 //           [--size 64] [--server-pid PID] [--connect-window 1000]
-//           [--connect-timeout 30s] [--stall-timeout 2s]
-//   loadgen --addr 127.0.0.1:7000 --idle 10000 [--hold stdin|10s]
+//           [--connect-timeout 30s] [--stall-timeout 2s] [--sources N]
+//   loadgen --addr 127.0.0.1:7000 --idle 10000 [--hold stdin|10s] [--sources N]
 //
 // Load mode: N connections each run a closed-loop ping-pong: send SIZE
 // bytes, wait until all SIZE bytes came back (compared byte for byte with
@@ -30,6 +30,23 @@
 // listen backlog is somaxconn = 4096; an overflowing accept queue drops
 // SYNs and costs a 1 s retransmit). ECONNREFUSED / EAGAIN / ETIMEDOUT on
 // connect are retried after 20 ms until --connect-timeout.
+//
+// Source addresses: one client address has about 28,000 ephemeral ports
+// (net.ipv4.ip_local_port_range) for one server ip:port, so towards a
+// loopback server the connections are spread round-robin over N source
+// addresses, 127.0.0.2 ... 127.0.0.(N+1), each socket bound before connect
+// with IP_BIND_ADDRESS_NO_PORT (the port is still chosen by connect, per
+// 4-tuple). --sources 0 binds nothing (the kernel picks 127.0.0.1); the
+// default is auto: enough addresses that none uses more than half its
+// ephemeral range (1 up to ~14,000 connections, 2 up to ~28,000), or 0 for
+// a server that is not on 127.0.0.0/8. The JSON reports "sources".
+//
+// Errors are counted by kind in the JSON: "wrong_bytes" (an echo that
+// differs from what was sent, is longer, or arrives unasked), "resets"
+// (send/recv failed: ECONNRESET, EPIPE, ...), "closed" (EOF: the server
+// closed a connection, possibly after a short echo), "stalled" (load mode:
+// a message outstanding longer than --stall-timeout at the end); "errors"
+// is the sum of the first three.
 //
 // Exit status: 0 if all went well; 1 on any error (wrong bytes, a closed or
 // reset connection, a connection stalled longer than --stall-timeout at the
@@ -74,7 +91,7 @@ namespace {
                "loadgen: %s\n"
                "usage: loadgen --addr host:port (--conns N [--warmup 1s] [--duration 5s] | --idle N [--hold stdin|DUR])\n"
                "               [--size 64] [--server-pid PID] [--connect-window 1000] [--connect-timeout 30s]\n"
-               "               [--stall-timeout 2s]\n",
+               "               [--stall-timeout 2s] [--sources N|auto]\n",
                msg);
   std::exit(2);
 }
@@ -215,7 +232,11 @@ struct Options {
   int64_t stall_timeout = 2000000000;
   int64_t hold = -1;  // -1: until stdin closes
   bool busy_poll = false;
+  int sources = -1;  // -1: auto
 };
+
+// Why a connection failed (the JSON's per-kind counters).
+enum class Err { kWrongBytes, kReset, kClosed };
 
 double cpu_seconds_of(int pid) {
   char path[64];
@@ -304,7 +325,7 @@ class LoadGen {
 
   // ---- errors ------------------------------------------------------------
 
-  void fail(uint32_t id, const char* fmt, ...) __attribute__((format(printf, 3, 4))) {
+  void fail(uint32_t id, Err kind, const char* fmt, ...) __attribute__((format(printf, 4, 5))) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -316,11 +337,20 @@ class LoadGen {
     if (errors_ == 0) first_error_ = full;
     if (errors_ < 10) std::fprintf(stderr, "loadgen: %s\n", full);
     errors_++;
+    err_kind_[int(kind)]++;
     if (c.state == State::kHandshake || c.state == State::kConnecting) in_flight_--;
     if (c.fd >= 0) ::close(c.fd);
     c.fd = -1;
     c.state = State::kDead;
     dead_++;
+  }
+
+  std::string error_json() const {
+    char b[160];
+    std::snprintf(b, sizeof b, "\"errors\":%llu,\"wrong_bytes\":%llu,\"resets\":%llu,\"closed\":%llu",
+                  static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(err_kind_[0]),
+                  static_cast<unsigned long long>(err_kind_[1]), static_cast<unsigned long long>(err_kind_[2]));
+    return b;
   }
 
   // ---- setup -------------------------------------------------------------
@@ -331,6 +361,17 @@ class LoadGen {
     if (fd < 0) die("socket: %s (%d connections open; RLIMIT_NOFILE?)", std::strerror(errno), connected_);
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (o_.sources > 0) {
+      ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      sockaddr_in src{};
+      src.sin_family = AF_INET;
+      src.sin_addr.s_addr = htonl(0x7f000002u + id % uint32_t(o_.sources));  // 127.0.0.2, .3, ...
+      if (::bind(fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) != 0) {
+        char ip[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &src.sin_addr, ip, sizeof ip);
+        die("bind %s (source address of connection %u): %s", ip, id, std::strerror(errno));
+      }
+    }
     int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&o_.addr), sizeof o_.addr);
     if (r != 0 && errno != EINPROGRESS) {
       int err = errno;
@@ -432,7 +473,7 @@ class LoadGen {
         c.want_write = true;
         return;
       }
-      fail(id, "send: %s", n < 0 ? std::strerror(errno) : "returned 0");
+      fail(id, Err::kReset, "send: %s", n < 0 ? std::strerror(errno) : "returned 0");
       return;
     }
     c.want_write = false;
@@ -445,29 +486,29 @@ class LoadGen {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN) return;
-        fail(id, "recv: %s", std::strerror(errno));
+        fail(id, Err::kReset, "recv: %s", std::strerror(errno));
         return;
       }
       if (n == 0) {
         if (c.state == State::kReady)
-          fail(id, "the server closed an idle connection");
+          fail(id, Err::kClosed, "the server closed an idle connection");
         else
-          fail(id, "the server closed the connection (%d of %d bytes of the echo received)", c.got, o_.size);
+          fail(id, Err::kClosed, "the server closed the connection (%d of %d bytes of the echo received)", c.got, o_.size);
         return;
       }
       if (c.state != State::kHandshake && c.state != State::kRunning) {
-        fail(id, "%zd unexpected bytes on a connection with no message outstanding", n);
+        fail(id, Err::kWrongBytes, "%zd unexpected bytes on a connection with no message outstanding", n);
         return;
       }
       if (c.got + int(n) > c.sent) {
-        fail(id, "the echo is longer than what was sent: %d bytes received, %d sent", c.got + int(n), c.sent);
+        fail(id, Err::kWrongBytes, "the echo is longer than what was sent: %d bytes received, %d sent", c.got + int(n), c.sent);
         return;
       }
       const unsigned char* want = &expect_[size_t(id) * size_t(o_.size) + size_t(c.got)];
       if (std::memcmp(buf_, want, size_t(n)) != 0) {
         int k = 0;
         while (buf_[k] == want[k]) k++;
-        fail(id, "wrong echo: byte %d is 0x%02x, sent 0x%02x", c.got + k, buf_[k], want[k]);
+        fail(id, Err::kWrongBytes, "wrong echo: byte %d is 0x%02x, sent 0x%02x", c.got + k, buf_[k], want[k]);
         return;
       }
       c.got += int(n);
@@ -608,10 +649,10 @@ class LoadGen {
     }
     std::printf("],");
     std::printf(
-        "\"client_cpu_util\":%.3f,\"setup_s\":%.3f,\"connect_retries\":%llu,\"stalled\":%d,\"oldest_outstanding_us\":%.0f,"
-        "\"errors\":%llu,\"first_error\":\"%s\"}\n",
-        (cli1 - cli0) / secs, setup_s_, static_cast<unsigned long long>(retries_), stalled, double(oldest) / 1e3,
-        static_cast<unsigned long long>(errors_), json_escape(first_error_).c_str());
+        "\"client_cpu_util\":%.3f,\"setup_s\":%.3f,\"sources\":%d,\"connect_retries\":%llu,\"stalled\":%d,"
+        "\"oldest_outstanding_us\":%.0f,%s,\"first_error\":\"%s\"}\n",
+        (cli1 - cli0) / secs, setup_s_, o_.sources, static_cast<unsigned long long>(retries_), stalled,
+        double(oldest) / 1e3, error_json().c_str(), json_escape(first_error_).c_str());
     std::fflush(stdout);
     if (errors_ > 0 || stalled > 0) {
       std::fprintf(stderr, "loadgen: FAILED: %llu errors, %d stalled connections%s%s\n",
@@ -629,8 +670,8 @@ class LoadGen {
   // ---- idle mode ---------------------------------------------------------
 
   int hold() {
-    std::printf("{\"event\":\"ready\",\"conns\":%d,\"setup_s\":%.3f,\"connect_retries\":%llu}\n", ready_, setup_s_,
-                static_cast<unsigned long long>(retries_));
+    std::printf("{\"event\":\"ready\",\"conns\":%d,\"setup_s\":%.3f,\"sources\":%d,\"connect_retries\":%llu}\n",
+                ready_, setup_s_, o_.sources, static_cast<unsigned long long>(retries_));
     std::fflush(stdout);
     int64_t t0 = now_ns();
     if (o_.hold < 0) {
@@ -661,10 +702,10 @@ class LoadGen {
       for (int i = 0; i < n; i++) handle(events[size_t(i)]);
     }
     std::printf("{\"mode\":\"idle\",\"addr\":\"%s\",\"conns\":%d,\"open\":%d,\"size\":%d,\"setup_s\":%.3f,\"held_s\":%.3f,"
-                "\"connect_retries\":%llu,\"errors\":%llu,\"first_error\":\"%s\"}\n",
+                "\"sources\":%d,\"connect_retries\":%llu,%s,\"first_error\":\"%s\"}\n",
                 json_escape(o_.addr_text).c_str(), o_.conns, o_.conns - dead_, o_.size, setup_s_,
-                double(now_ns() - t0) / 1e9, static_cast<unsigned long long>(retries_),
-                static_cast<unsigned long long>(errors_), json_escape(first_error_).c_str());
+                double(now_ns() - t0) / 1e9, o_.sources, static_cast<unsigned long long>(retries_),
+                error_json().c_str(), json_escape(first_error_).c_str());
     std::fflush(stdout);
     if (errors_ > 0) {
       std::fprintf(stderr, "loadgen: FAILED: %llu errors; first: %s\n", static_cast<unsigned long long>(errors_),
@@ -688,6 +729,7 @@ class LoadGen {
   Histogram hist_;
   uint64_t msgs_ = 0;
   uint64_t errors_ = 0;
+  uint64_t err_kind_[3] = {0, 0, 0};  // by Err
   std::string first_error_;
 };
 
@@ -700,6 +742,19 @@ void parse_addr(const std::string& s, Options& o) {
   o.addr.sin_port = htons(uint16_t(parse_int(s.c_str() + colon + 1, 1, 65535, "port")));
   if (inet_pton(AF_INET, host.c_str(), &o.addr.sin_addr) != 1) usage("--addr wants an IPv4 address");
   o.addr_text = s;
+}
+
+// Enough loopback source addresses that none uses more than half of the
+// ephemeral port range (the rest stays for TIME_WAIT and other programs).
+int auto_sources(const Options& o) {
+  if ((ntohl(o.addr.sin_addr.s_addr) >> 24) != 127) return 0;
+  long lo = 32768, hi = 60999;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "re")) {
+    if (std::fscanf(f, "%ld %ld", &lo, &hi) != 2 || hi < lo) lo = 32768, hi = 60999;
+    std::fclose(f);
+  }
+  long per_source = std::max(1L, (hi - lo + 1) / 2);
+  return int(std::clamp((long(o.conns) + per_source - 1) / per_source, 1L, 250L));
 }
 
 }  // namespace
@@ -739,6 +794,9 @@ int main(int argc, char** argv) {
     } else if (a == "--hold") {
       const char* v = val();
       o.hold = std::strcmp(v, "stdin") == 0 ? -1 : parse_duration(v);
+    } else if (a == "--sources") {
+      const char* v = val();
+      o.sources = std::strcmp(v, "auto") == 0 ? -1 : int(parse_int(v, 0, 250, "--sources"));
     } else if (a == "--busy-poll") {
       o.busy_poll = true;
     } else if (a == "-h" || a == "--help") {
@@ -749,6 +807,9 @@ int main(int argc, char** argv) {
   }
   if (!have_addr) usage("--addr is required");
   if (o.conns <= 0) usage("--conns N or --idle N is required");
+  if (o.sources < 0) o.sources = auto_sources(o);
+  if (o.sources > 0 && (ntohl(o.addr.sin_addr.s_addr) >> 24) != 127)
+    usage("--sources N wants a server on 127.0.0.0/8 (the sources are 127.0.0.2 ...); use --sources 0");
   signal(SIGPIPE, SIG_IGN);
   rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rlim_t(o.conns) + 64) {

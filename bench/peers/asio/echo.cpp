@@ -1,8 +1,8 @@
 // echo.cpp - the Boost.Asio peer of the echo benchmark (bench/echo_run):
 // the classic callback echo session (Asio's async_tcp_echo_server example),
-// one io_context run on one thread.
+// one io_context run on one thread (or on N with --threads N).
 //
-//   build/bin/asio_echo [--addr 127.0.0.1:7002] [--hint1]
+//   build/bin/asio_echo [--addr 127.0.0.1:7002] [--hint1] [--threads N]
 //
 // Each session is a shared_ptr holding the socket and a 4 KiB buffer
 // member; async_read_some, then async_write of what came, then read again.
@@ -11,12 +11,20 @@
 // --hint1 constructs the io_context with concurrency hint 1 (Asio then
 // knows only one thread runs it and keeps completed operations in a
 // thread-private queue); the default is io_context's default hint.
+//
+// --threads N runs io_context::run() on N threads (bench/echo_run passes
+// N = GOMAXPROCS). A session has at most one operation outstanding, so its
+// handlers never run on two threads at once and need no strand; --hint1
+// promises a single thread, so it cannot be combined with N > 1.
 #include <boost/asio.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -80,15 +88,26 @@ class Server {
 int main(int argc, char** argv) {
   std::string addr = "127.0.0.1:7002";
   bool hint1 = false;
+  int threads = 1;
   for (int i = 1; i < argc; i++) {
     if (std::strcmp(argv[i], "--addr") == 0 && i + 1 < argc) {
       addr = argv[++i];
     } else if (std::strcmp(argv[i], "--hint1") == 0) {
       hint1 = true;
+    } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+      threads = std::atoi(argv[++i]);
+      if (threads < 1 || threads > 256) {
+        std::fprintf(stderr, "asio_echo: --threads wants 1..256\n");
+        return 2;
+      }
     } else {
-      std::fprintf(stderr, "usage: asio_echo [--addr host:port] [--hint1]\n");
+      std::fprintf(stderr, "usage: asio_echo [--addr host:port] [--hint1] [--threads N]\n");
       return 2;
     }
+  }
+  if (hint1 && threads > 1) {
+    std::fprintf(stderr, "asio_echo: --hint1 means one thread; it cannot go with --threads %d\n", threads);
+    return 2;
   }
   auto colon = addr.rfind(':');
   if (colon == std::string::npos) {
@@ -105,9 +124,12 @@ int main(int argc, char** argv) {
     tcp::endpoint ep(host.empty() ? asio::ip::address_v4::any() : asio::ip::make_address(host),
                      static_cast<unsigned short>(std::stoi(addr.substr(colon + 1))));
     Server server(*ioc, ep);
-    std::fprintf(stderr, "asio_echo: listening on %s (concurrency hint %s)\n", addr.c_str(),
-                 hint1 ? "1" : "default");
+    std::fprintf(stderr, "asio_echo: listening on %s (concurrency hint %s, %d thread%s)\n", addr.c_str(),
+                 hint1 ? "1" : "default", threads, threads == 1 ? "" : "s");
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads; i++) pool.emplace_back([&ioc] { ioc->run(); });
     ioc->run();
+    for (auto& t : pool) t.join();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "asio_echo: %s\n", e.what());
     return 1;
