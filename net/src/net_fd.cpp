@@ -107,6 +107,20 @@ bool NetFD::wait(int mode, std::error_code& ec) {
   return !ec;
 }
 
+// prepare('r'), or, after a short read on a stream, the wait its read(2)
+// would have led to (see drained_): poll_wait consumes a readiness event
+// that came meanwhile, or parks until one comes, the deadline passes or
+// the fd closes.
+bool NetFD::prepare_read(std::error_code& ec, LazyBuffer* buf) {
+  if (!drained_.load(std::memory_order_relaxed)) return prepare('r', ec);
+  drained_.store(false, std::memory_order_relaxed);
+  // End of stream, an error or urgent data may be pending behind the short
+  // read: read first, as Go always does.
+  if (gort::detail::poll_read_hup(pd_)) return prepare('r', ec);
+  if (buf != nullptr) buf->release();
+  return wait('r', ec);
+}
+
 // Go: FD.RawRead / RawWrite with f = a probe that does not consume data.
 // Readable: recv(MSG_PEEK) of one byte finds data, end of stream or a
 // pending error. Writable: poll(2) with no timeout reports POLLOUT or an
@@ -116,6 +130,7 @@ void NetFD::wait_ready(int mode, std::error_code& ec) {
   ec.clear();
   bool reading = mode == 'r';
   if (!(reading ? read_lock(ec) : write_lock(ec))) return;
+  if (reading) drained_.store(false, std::memory_order_relaxed);  // the probe below decides
   if (prepare(mode, ec)) {
     for (;;) {
       bool ready;
@@ -147,12 +162,13 @@ std::size_t NetFD::read(void* p, std::size_t n, std::error_code& ec) {
   ec.clear();
   if (!read_lock(ec)) return 0;
   std::size_t got = 0;
-  if (n > 0 && prepare('r', ec)) {
+  if (n > 0 && prepare_read(ec, nullptr)) {
     if (is_stream_ && n > kMaxRW) n = kMaxRW;
     for (;;) {
       ssize_t r = ::read(sysfd_, p, n);
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
+        note_read(got, n);
         if (r == 0 && is_stream_) ec = make_error_code(errc::eof);  // Go: eofError
         break;
       }
@@ -171,7 +187,7 @@ std::size_t NetFD::read_lazy(LazyBuffer& buf, std::error_code& ec) {
   ec.clear();
   if (!read_lock(ec)) return 0;
   std::size_t got = 0;
-  if (prepare('r', ec)) {
+  if (prepare_read(ec, &buf)) {
     for (;;) {
       std::span<char> sp = buf.acquire();
       std::size_t n = sp.size();
@@ -179,6 +195,7 @@ std::size_t NetFD::read_lazy(LazyBuffer& buf, std::error_code& ec) {
       ssize_t r = ::read(sysfd_, sp.data(), n);
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
+        note_read(got, n);
         if (r == 0 && is_stream_ && n > 0) ec = make_error_code(errc::eof);
         break;
       }
@@ -201,13 +218,14 @@ std::size_t NetFD::readv(const iovec* iov, int cnt, std::error_code& ec) {
   ec.clear();
   if (!read_lock(ec)) return 0;
   std::size_t got = 0;
-  if (prepare('r', ec)) {
+  if (prepare_read(ec, nullptr)) {
     for (;;) {
       ssize_t r = ::readv(sysfd_, iov, cnt);
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         std::size_t want = 0;
         for (int i = 0; i < cnt; i++) want += iov[i].iov_len;
+        note_read(got, want);
         if (r == 0 && want > 0 && is_stream_) ec = make_error_code(errc::eof);
         break;
       }
@@ -436,6 +454,7 @@ void NetFD::close(std::error_code& ec) {
 void NetFD::shutdown(int how, std::error_code& ec) {
   ec.clear();
   if (!incref(ec)) return;
+  if (how != SHUT_WR) drained_.store(false, std::memory_order_relaxed);
   if (::shutdown(sysfd_, how) != 0) ec = sys_err(errno);
   decref();
 }

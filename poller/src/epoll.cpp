@@ -3,7 +3,8 @@
 //
 // One epoll instance per process. Every fd is registered once, for its whole
 // life, edge-triggered for both directions (EPOLLIN|EPOLLOUT|EPOLLRDHUP|
-// EPOLLET); the event data is the pollDesc pointer tagged with its sequence,
+// EPOLLPRI|EPOLLET; RDHUP, HUP, ERR and PRI also set the pollDesc's sticky
+// kInfoReadHup, see poll_desc.hpp); the event data is the pollDesc pointer tagged with its sequence,
 // so events for a closed and reused fd are recognised and dropped. An eventfd
 // interrupts a blocked wait; a burst of netpoll_break() calls costs one write
 // (Go: netpollWakeSig). Waits use epoll_pwait2 (nanosecond timeouts, Linux
@@ -77,7 +78,7 @@ void netpoll_init() noexcept {
 
 int netpoll_open(int fd, PollDesc* pd) noexcept {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
   ev.data.u64 = pd->tag();
   return epoll_ctl(g_epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
 }
@@ -128,12 +129,15 @@ std::int32_t netpoll(std::int64_t delay_ns, GQueue& ready) noexcept {
       continue;
     }
     int mode = 0;
-    if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) mode += 'r';
+    if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) mode += 'r';
     if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) mode += 'w';
     if (mode == 0) continue;
     std::uint64_t seq;
     PollDesc* pd = PollDesc::untag(ev.data.u64, seq);
     if ((pd->fdseq.load(std::memory_order_acquire) & 0xffff) != seq) continue;  // stale: the fd was closed
+    // Before poll_ready publishes readiness (release), so a reader that sees
+    // it sees this too.
+    if (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) poll_note_read_hup(pd, seq);
     // Go: only EPOLLERR alone is an event error (not with IN/OUT/HUP).
     poll_set_event_err(pd, ev.events == EPOLLERR, seq);
     delta += poll_ready(ready, pd, mode);

@@ -63,6 +63,9 @@ int netpoll_open(int fd, PollDesc* pd) noexcept {
   EV_SET(&ev[0], fd, EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0, tag);
   EV_SET(&ev[1], fd, EVFILT_WRITE, EV_ADD | EV_CLEAR, 0, 0, tag);
   if (kevent(g_kq, ev, 2, nullptr, 0, nullptr) < 0) return errno;
+  // The short-read shortcut of net/ (kInfoReadHup) is for epoll, whose
+  // EPOLLRDHUP/EPOLLPRI events it has been checked against; here it stays off.
+  poll_note_read_hup(pd, pd->fdseq.load(std::memory_order_relaxed));
   return 0;
 }
 
@@ -137,6 +140,7 @@ std::int32_t netpoll(std::int64_t delay_ns, GQueue& ready) noexcept {
     std::uint64_t seq;
     PollDesc* pd = PollDesc::untag(reinterpret_cast<std::uint64_t>(ev.udata), seq);
     if ((pd->fdseq.load(std::memory_order_acquire) & 0xffff) != seq) continue;  // stale
+    if (ev.flags & (EV_EOF | EV_ERROR)) poll_note_read_hup(pd, seq);
     poll_set_event_err(pd, (ev.flags & EV_ERROR) != 0, seq);
     delta += poll_ready(ready, pd, mode);
   }

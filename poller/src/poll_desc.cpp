@@ -89,7 +89,8 @@ void publish_info(PollDesc* pd) noexcept {
   info |= static_cast<std::uint32_t>(pd->fdseq.load(std::memory_order_relaxed) & PollDesc::kInfoSeqMask)
           << PollDesc::kInfoSeqShift;
   std::uint32_t x = pd->info.load(std::memory_order_relaxed);
-  while (!pd->info.compare_exchange_weak(x, (x & PollDesc::kInfoEventErr) | info, std::memory_order_acq_rel)) {
+  constexpr std::uint32_t kKept = PollDesc::kInfoEventErr | PollDesc::kInfoReadHup;
+  while (!pd->info.compare_exchange_weak(x, (x & kKept) | info, std::memory_order_acq_rel)) {
   }
 }
 
@@ -240,7 +241,7 @@ PollDesc* poll_open(int fd) noexcept {
     if (pd->fdseq.load(std::memory_order_relaxed) == 0) pd->fdseq.store(1, std::memory_order_relaxed);
     pd->closing = false;
     pd->event_err = false;
-    pd->info.fetch_and(~PollDesc::kInfoEventErr);
+    pd->info.fetch_and(~(PollDesc::kInfoEventErr | PollDesc::kInfoReadHup));
     pd->rseq++;
     pd->rg.store(PollDesc::kNil);
     pd->rd = 0;
@@ -272,9 +273,27 @@ PollError poll_reset(PollDesc* pd, int mode) noexcept {
   PollError err = poll_check_err(pd, mode);
   if (err != PollError::none) return err;
   // A latched readiness from before this attempt is stale: the syscall below
-  // will tell (Go: poll_runtime_pollReset clears rg/wg).
-  slot(pd, mode).store(PollDesc::kNil, std::memory_order_release);
+  // will tell (Go: poll_runtime_pollReset clears rg/wg). The slot holds nil
+  // or ready here (operations of one mode are serialised by the fd mutex).
+  // The acquire load that sees ready pairs with the poller's release in
+  // unblock, so whatever the poller published before (kInfoReadHup) is
+  // visible to this operation and the next: net/'s drained_ relies on it.
+  auto& gpp = slot(pd, mode);
+  if (gpp.load(std::memory_order_acquire) != PollDesc::kNil) gpp.store(PollDesc::kNil, std::memory_order_relaxed);
   return PollError::none;
+}
+
+void poll_note_read_hup(PollDesc* pd, std::uint64_t seq) noexcept {
+  std::uint32_t x = pd->info.load(std::memory_order_relaxed);
+  for (;;) {
+    if (((x >> PollDesc::kInfoSeqShift) & 0xffff) != (seq & 0xffff)) return;  // stale
+    if ((x & PollDesc::kInfoReadHup) != 0) return;
+    if (pd->info.compare_exchange_weak(x, x | PollDesc::kInfoReadHup, std::memory_order_acq_rel)) return;
+  }
+}
+
+bool poll_read_hup(const PollDesc* pd) noexcept {
+  return (pd->info.load(std::memory_order_acquire) & PollDesc::kInfoReadHup) != 0;
 }
 
 PollError poll_wait(PollDesc* pd, int mode) noexcept {

@@ -141,6 +141,7 @@ void sysmon_main() {
   std::int64_t delay = kMinDelayNs;
   std::int64_t last_trace = nanotime();
   std::int64_t last_scavenge = last_trace;
+  std::uint64_t last_ticks = 0;
   for (;;) {
     if (idle == 0) {
       delay = kMinDelayNs;
@@ -158,9 +159,21 @@ void sysmon_main() {
       last_scavenge = now;
     }
 
-    if (s.config.schedtrace_ms <= 0 && s.npidle.load() == s.gomaxprocs) {
-      // Every P is idle: sleep until some M acquires a P (acquirep wakes us),
-      // or until the next scavenge if free stacks still hold memory.
+    // Something ran since the last look: acquirep and schedule bump a P's
+    // schedtick.
+    std::uint64_t ticks = 0;
+    for (P* pp : s.allp) ticks += pp->schedtick.load(std::memory_order_relaxed);
+    bool quiet = ticks == last_ticks;
+    last_ticks = ticks;
+    if (s.config.schedtrace_ms <= 0 && s.npidle.load() == s.gomaxprocs && quiet) {
+      // Every P is idle, and none ran during the whole last interval: sleep
+      // until some M acquires a P (acquirep wakes us), or until the next
+      // scavenge if free stacks still hold memory. (Go sleeps as soon as it
+      // finds every P idle, and only syscalls wake it. gort's acquirep wakes
+      // it, since its preemption is cooperative and sysmon must be watching
+      // whenever a fiber runs; without the "quiet" test a request/response
+      // load that leaves the P idle between messages would pay a sysmon
+      // wakeup, a futex call and a context switch, per message.)
       std::int64_t sleep = kDeepSleepNs;
       {
         std::lock_guard lk(s.lock);

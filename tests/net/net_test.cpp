@@ -621,3 +621,58 @@ TEST_CASE("net: the echo_server sample echoes many connections with pooled and w
   INFO(log);
   REQUIRE(ok == 50);
 }
+
+TEST_CASE("net: after a short read, end of stream, reset and urgent data are still seen at once", "[net]") {
+  // NetFD waits for an event instead of reading after a short read (drained_);
+  // these are the cases where more than data can hide behind one.
+  auto procs = GENERATE(1, 2);
+  gort::run(gort::Config{.gomaxprocs = procs}, [] {
+    auto ln = gort::net::listen("tcp", "127.0.0.1:0");
+    for (int round = 0; round < 200; round++) {
+      Conn client = gort::net::dial("tcp", ln.address().string());
+      Conn server = ln.accept();
+      server.set_read_deadline(std::chrono::steady_clock::now() + 10s);  // a hang fails, bounded
+      char buf[64];
+      std::error_code ec;
+      switch (round % 3) {
+        case 0: {  // data, then FIN before the reader looks
+          client.write(std::string_view("hello"));
+          client.close_write();
+          std::size_t n = 0;
+          while (n < 5 && !ec) n += server.read({buf + n, sizeof buf - n}, ec);
+          REQUIRE(n == 5);
+          server.read({buf, sizeof buf}, ec);
+          REQUIRE(ec == errc::eof);
+          break;
+        }
+        case 1: {  // data, then a reset
+          client.write(std::string_view("bye"));
+          std::size_t n = 0;
+          while (n < 3 && !ec) n += server.read({buf + n, sizeof buf - n}, ec);
+          REQUIRE(n == 3);
+          linger lg{1, 0};
+          REQUIRE(::setsockopt(client.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
+          client.close();  // RST
+          server.read({buf, sizeof buf}, ec);
+          REQUIRE(ec);
+          REQUIRE_FALSE(gort::net::is_timeout(ec));
+          break;
+        }
+        case 2: {  // urgent data splits the stream: "ab" | mark | "cd"
+          client.write(std::string_view("ab"));
+          REQUIRE(::send(client.native_handle(), "X", 1, MSG_OOB) == 1);
+          client.write(std::string_view("cd"));
+          std::string got;
+          while (got.size() < 4 && !ec) {
+            std::size_t n = server.read({buf, sizeof buf}, ec);
+            got.append(buf, n);
+          }
+          INFO(ec.message());
+          REQUIRE_FALSE(ec);
+          REQUIRE(got == "abcd");
+          break;
+        }
+      }
+    }
+  });
+}

@@ -95,6 +95,12 @@ struct alignas(64) PollDesc {
   static constexpr std::uint32_t kInfoExpiredWrite = 8;
   static constexpr int kInfoSeqShift = 4;
   static constexpr std::uint32_t kInfoSeqMask = (1u << 20) - 1;
+  // Sticky until the pollDesc is reused: the peer shut down its side, the
+  // connection hung up or failed, or urgent data arrived. A short read then no
+  // longer proves the receive queue empty (the end of stream, an error or
+  // the bytes after the urgent mark are still to be read), so the reader
+  // must not wait for an event before reading (net/ NetFD's drained_).
+  static constexpr std::uint32_t kInfoReadHup = 1u << 24;
 
   // The value a backend stores with the fd: pointer plus low 16 bits of fdseq.
   std::uint64_t tag() const noexcept {
@@ -108,6 +114,11 @@ struct alignas(64) PollDesc {
 
 // Error returned by a pollDesc operation in the given mode ('r' or 'w').
 PollError poll_check_err(PollDesc* pd, int mode) noexcept;
+// Backends: an event with RDHUP/HUP/ERR/PRI (kqueue: EV_EOF/EV_ERROR) for
+// the fd of sequence seq sets kInfoReadHup.
+void poll_note_read_hup(PollDesc* pd, std::uint64_t seq) noexcept;
+// Whether kInfoReadHup is set (acquire).
+bool poll_read_hup(const PollDesc* pd) noexcept;
 
 // Go: poll_runtime_pollOpen. Registers fd with the OS poller. Returns null and
 // sets errno on failure.

@@ -90,6 +90,10 @@ class NetFD {
   void destroy();
   bool prepare(int mode, std::error_code& ec);
   bool wait(int mode, std::error_code& ec);
+  bool prepare_read(std::error_code& ec, LazyBuffer* buf);
+  void note_read(std::size_t got, std::size_t asked) noexcept {
+    drained_.store(is_stream_ && got > 0 && got < asked, std::memory_order_relaxed);
+  }
 
   int sysfd_;
   int family_;
@@ -100,6 +104,19 @@ class NetFD {
   FdMutex fdmu_;
   gort::detail::Sema csema_;  // released by destroy(); close() waits for it
   std::atomic<bool> closing_{false};
+  // The last read on this stream returned fewer bytes than asked: the
+  // kernel's receive queue was empty when it finished, and any byte arriving
+  // since raised an edge-triggered event (pollDesc rg = ready). Unless the
+  // pollDesc saw a hang-up, an error or urgent data (kInfoReadHup: then more
+  // than data may be pending behind the short read). So the next
+  // read waits on the pollDesc first, without the reset that would discard
+  // that event, instead of a read(2) that would most likely fail with EAGAIN:
+  // one syscall less per message for request/response traffic. Go always
+  // tries the read first. Written by the reader (under the read lock);
+  // cleared by wait_ready and shutdown, whose probes or events make the
+  // shortcut unnecessary. Relaxed: a stale true costs one wait, a stale false
+  // one read.
+  std::atomic<bool> drained_{false};
 };
 
 // socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC. -1 and ec on failure.
