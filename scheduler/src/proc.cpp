@@ -350,6 +350,10 @@ RuntimeScope::RuntimeScope(bool safepoint) noexcept {
   }
 }
 
+std::atomic<bool> g_preempt_hint{false};
+
+void safepoint() noexcept { RuntimeScope scope; }
+
 RuntimeScope::~RuntimeScope() {
   if (!outer_) return;
   M* m = current_m();  // may differ from the constructor's: the fiber may have moved

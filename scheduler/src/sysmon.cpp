@@ -66,9 +66,16 @@ void log_hog(P* pp) noexcept {
 // Go: retake. Returns how many P's were taken from blocking sections.
 int retake(Sched& s, std::int64_t now) noexcept {
   int n = 0;
+  bool pending = false;  // some running fiber has a preemption request
   for (P* pp : s.allp) {
     PStatus st = pp->status.load();
     bool sysretake = false;
+    if (st == PStatus::running) {
+      if (M* m = pp->m.load(std::memory_order_relaxed)) {
+        G* g = m->curg.load(std::memory_order_relaxed);
+        if (g != nullptr && g->preempt.load(std::memory_order_relaxed)) pending = true;
+      }
+    }
     if (st == PStatus::running || st == PStatus::syscall) {
       std::uint32_t t = pp->schedtick.load(std::memory_order_relaxed);
       if (pp->sm_schedtick != t) {
@@ -77,6 +84,7 @@ int retake(Sched& s, std::int64_t now) noexcept {
         pp->sm_preempt_g = nullptr;
       } else if (pp->sm_schedwhen + kForcePreemptNs <= now) {
         preemptone(s, pp, now);
+        pending = true;
         sysretake = true;  // a syscall P hogged this long: retake it now
       }
     }
@@ -103,6 +111,9 @@ int retake(Sched& s, std::int64_t now) noexcept {
       s.nretake_syscall.fetch_add(1, std::memory_order_relaxed);
       handoffp(pp);
     }
+  }
+  if (g_preempt_hint.load(std::memory_order_relaxed) != pending) {
+    g_preempt_hint.store(pending, std::memory_order_relaxed);
   }
   return n;
 }

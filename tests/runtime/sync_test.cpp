@@ -478,3 +478,35 @@ TEST_CASE("Cond: a plain thread waits and a fiber wakes it; waiting on an RWMute
     wg.wait();
   });
 }
+
+TEST_CASE("Mutex: a lock-heavy fiber asked to yield does so at lock(), on its own thread", "[runtime][sync]") {
+  // One P. Fiber A only locks and unlocks (never enters the runtime otherwise);
+  // fiber B can run only if A yields. sysmon's request after 10 ms is honoured
+  // at A's next lock(): no second thread takes the P from A (retakes_hog 0).
+  std::string sched;
+  long rounds = 0;
+  gort::run(gort::Config{.gomaxprocs = 1}, [&] {
+    gort::Mutex mu;
+    std::atomic<bool> stop{false};
+    gort::WaitGroup wg;
+    wg.add(2);
+    gort::go([&] {
+      // B is queued behind A, which keeps the P until it yields.
+      gort::go([&] {
+        stop = true;
+        wg.done();
+      });
+      while (!stop.load(std::memory_order_relaxed)) {
+        mu.lock();
+        rounds++;
+        mu.unlock();
+      }
+      wg.done();
+    });
+    wg.wait();
+    sched = gort::debug::sched_json();
+  });
+  INFO(sched);
+  REQUIRE(rounds > 0);
+  REQUIRE(sched.find("\"retakes_hog\":0") != std::string::npos);
+}

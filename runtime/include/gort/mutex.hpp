@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "gort/scheduler/park.hpp"
 #include "gort/scheduler/sema.hpp"
 
 namespace gort {
@@ -38,6 +39,9 @@ class Mutex {
   Mutex& operator=(const Mutex&) = delete;
 
   void lock() noexcept {
+    // A fiber sysmon asked to yield does so here, before it takes the lock
+    // (gort's preemption is cooperative; see park.hpp g_preempt_hint).
+    if (__builtin_expect(detail::g_preempt_hint.load(std::memory_order_relaxed), 0)) detail::safepoint();
     std::int32_t expected = 0;
     if (state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire, std::memory_order_relaxed)) {
       return;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 
 #include "gort/scheduler/fiber.hpp"
@@ -104,6 +105,17 @@ int current_p_id() noexcept;
 // other work queued. do_spin is one such short wait (30 pause instructions).
 bool can_spin(int iter) noexcept;
 void do_spin() noexcept;
+
+// Set by sysmon when it asks a running fiber to yield (10 ms on its P), and
+// cleared by sysmon once no running fiber has a request pending. Fast paths
+// that never enter the runtime (Mutex::lock) test it (one relaxed load) and,
+// when set, pass a safepoint(): a lock-heavy fiber then gives up its P on its
+// own thread, as Go's preempted goroutine does, instead of keeping its thread
+// while sysmon hands the P to another (two threads where GOMAXPROCS is one).
+extern std::atomic<bool> g_preempt_hint;
+// Honours the calling fiber's preemption request, if any (no-op on plain
+// threads). A switch point: never call it holding a lock.
+void safepoint() noexcept;
 
 // Fiber count (Go: runtime.NumGoroutine), 0 when no runtime runs.
 std::int64_t num_fibers() noexcept;
