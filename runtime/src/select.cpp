@@ -3,7 +3,9 @@
 //   1. Poll order: a random permutation of the cases (uniform choice among
 //      the ready ones). Lock order: the distinct channels sorted by address,
 //      so concurrent selects never deadlock.
-//   2. Lock every channel; pass 1 looks for a ready case in poll order.
+//   2. Pass 0 (gort): each case in poll order under its own channel's lock;
+//      the first ready one proceeds. Else lock every channel; pass 1 looks
+//      again for a ready case in poll order.
 //   3. None ready: with a default, unlock and return -1. Otherwise enqueue one
 //      waiter per case (all sharing one SelectState) and park; the park commit
 //      unlocks the channels.
@@ -65,6 +67,55 @@ class SmallVec {
   T* ptr_;
 };
 
+// Pass 1's look at one case, with the case's channel locked (and maybe
+// others): if it can proceed, does it, calls unlock(), wakes the peer and
+// returns true. Otherwise changes nothing and returns false, locks held.
+template <class Unlock>
+bool try_case(SelectCase& cs, Unlock unlock) {
+  ChanCore* c = cs.c;
+  if (cs.is_send) {
+    if (c->closed.load(std::memory_order_relaxed)) {
+      unlock();
+      throw std::logic_error("send on closed channel");
+    }
+    if (Sudog* sg = c->recvq.dequeue()) {
+      send_to_waiter(c, sg, cs.elem);
+      G* g = sg->g;
+      Note* note = sg->note;
+      unlock();
+      wake(g, note);
+      return true;
+    }
+    if (c->qcount.load(std::memory_order_relaxed) < c->dataqsiz) {
+      buf_send(c, cs.elem);
+      unlock();
+      return true;
+    }
+    return false;
+  }
+  if (Sudog* sg = c->sendq.dequeue()) {
+    recv_from_waiter(c, sg, cs.elem);
+    G* g = sg->g;
+    Note* note = sg->note;
+    unlock();
+    wake(g, note);
+    cs.received = true;
+    return true;
+  }
+  if (c->qcount.load(std::memory_order_relaxed) > 0) {
+    buf_recv(c, cs.elem);
+    unlock();
+    cs.received = true;
+    return true;
+  }
+  if (c->closed.load(std::memory_order_relaxed)) {
+    unlock();
+    cs.received = false;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int select_go(SelectCase* cases, int n, bool block) {
@@ -88,6 +139,20 @@ int select_go(SelectCase* cases, int n, bool block) {
     for (;;) note.sleep();
   }
 
+  // Pass 0 (gort; Go goes straight to pass 1): the same checks in poll order,
+  // each under its own channel's lock only. A select whose first polled case
+  // is ready takes one lock instead of all. Equivalent to Go's linearisation:
+  // a case found not ready was not ready when it was looked at, and the
+  // first ready one in a uniformly random order is still a uniform choice
+  // among the cases ready at their own looks.
+  for (int k = 0; k < npoll; k++) {
+    ChanCore* c = cases[poll[k]].c;
+    c->lock.lock();
+    if (try_case(cases[poll[k]], [c] { c->lock.unlock(); })) return poll[k];
+    c->lock.unlock();
+  }
+  if (!block) return -1;
+
   SmallVec<ChanCore*, 8> order(npoll);
   int norder = 0;
   for (int k = 0; k < npoll; k++) order[norder++] = cases[poll[k]].c;
@@ -98,50 +163,10 @@ int select_go(SelectCase* cases, int n, bool block) {
   // The runtime is entered only to wake or to park (see chan_core.hpp).
   locks.lock();
 
-  // Pass 1: the first ready case in poll order.
+  // Pass 1: the first ready case in poll order, every channel locked (a case
+  // may have become ready since pass 0).
   for (int k = 0; k < npoll; k++) {
-    SelectCase& cs = cases[poll[k]];
-    ChanCore* c = cs.c;
-    if (cs.is_send) {
-      if (c->closed.load(std::memory_order_relaxed)) {
-        locks.unlock();
-        throw std::logic_error("send on closed channel");
-      }
-      if (Sudog* sg = c->recvq.dequeue()) {
-        send_to_waiter(c, sg, cs.elem);
-        G* g = sg->g;
-        Note* note = sg->note;
-        locks.unlock();
-        wake(g, note);
-        return poll[k];
-      }
-      if (c->qcount.load(std::memory_order_relaxed) < c->dataqsiz) {
-        buf_send(c, cs.elem);
-        locks.unlock();
-        return poll[k];
-      }
-    } else {
-      if (Sudog* sg = c->sendq.dequeue()) {
-        recv_from_waiter(c, sg, cs.elem);
-        G* g = sg->g;
-        Note* note = sg->note;
-        locks.unlock();
-        wake(g, note);
-        cs.received = true;
-        return poll[k];
-      }
-      if (c->qcount.load(std::memory_order_relaxed) > 0) {
-        buf_recv(c, cs.elem);
-        locks.unlock();
-        cs.received = true;
-        return poll[k];
-      }
-      if (c->closed.load(std::memory_order_relaxed)) {
-        locks.unlock();
-        cs.received = false;
-        return poll[k];
-      }
-    }
+    if (try_case(cases[poll[k]], [&locks] { locks.unlock(); })) return poll[k];
   }
   if (!block) {
     locks.unlock();
