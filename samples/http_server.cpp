@@ -165,7 +165,13 @@ int main(int argc, char** argv) {
 
     gort::chan<int> sig(1);
     gort::signal_notify(sig, {SIGINT, SIGTERM});
+    gort::WaitGroup sig_done;  // the fiber below uses srv: main waits for it
+    sig_done.add(1);
     gort::go([&] {
+      struct Done {
+        gort::WaitGroup& wg;
+        ~Done() { wg.done(); }
+      } done{sig_done};
       auto s = sig.recv();
       if (!s) return;
       logf(0, "%s: shutting down", *s == SIGINT ? "SIGINT" : "SIGTERM");
@@ -187,6 +193,7 @@ int main(int argc, char** argv) {
     srv.shutdown(gort::Context::background());
     gort::signal_stop(sig);
     sig.close();
+    sig_done.wait();
     logf(0, "stopped after %s requests", std::to_string(srv.requests()));
     return 0;
   });

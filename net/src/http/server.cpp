@@ -54,7 +54,11 @@ std::size_t Server::connections() const noexcept { return impl_->nconns.load(std
 std::uint64_t Server::requests() const noexcept { return impl_->requests.load(std::memory_order_relaxed); }
 
 void Server::serve(net::Listener& ln) {
-  Impl& s = *impl_;
+  // Calls that may park hold their own reference: another fiber may destroy
+  // the Server meanwhile (a signal handler's shutdown() still polling when
+  // main returns), and the Impl must outlive this call.
+  std::shared_ptr<Impl> keep = impl_;
+  Impl& s = *keep;
   {
     std::lock_guard lk(s.mu);
     if (s.shutting_down.load(std::memory_order_acquire)) return;
@@ -96,7 +100,7 @@ void Server::serve(net::Listener& ln) {
       s.nconns.fetch_add(1, std::memory_order_relaxed);
       s.conn_fibers.add(1);
     }
-    gort::go([self = impl_, sc = std::move(sc)]() mutable {
+    gort::go([self = keep, sc = std::move(sc)]() mutable {
       sc->serve();
       ServerConn* raw = sc.get();
       sc.reset();
@@ -119,7 +123,11 @@ void Server::listen_and_serve(const std::string& address) {
 }
 
 std::error_code Server::shutdown(const Context& ctx) {
-  Impl& s = *impl_;
+  // Calls that may park hold their own reference: another fiber may destroy
+  // the Server meanwhile (a signal handler's shutdown() still polling when
+  // main returns), and the Impl must outlive this call.
+  std::shared_ptr<Impl> keep = impl_;
+  Impl& s = *keep;
   s.shutting_down.store(true, std::memory_order_release);
   {
     std::lock_guard lk(s.mu);
@@ -142,7 +150,11 @@ std::error_code Server::shutdown(const Context& ctx) {
 }
 
 void Server::close() {
-  Impl& s = *impl_;
+  // Calls that may park hold their own reference: another fiber may destroy
+  // the Server meanwhile (a signal handler's shutdown() still polling when
+  // main returns), and the Impl must outlive this call.
+  std::shared_ptr<Impl> keep = impl_;
+  Impl& s = *keep;
   s.shutting_down.store(true, std::memory_order_release);
   std::lock_guard lk(s.mu);
   for (net::Listener* ln : s.listeners) {
