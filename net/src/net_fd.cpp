@@ -13,6 +13,7 @@
 #include "gort/net/error.hpp"
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/park.hpp"
+#include "sys_io.hpp"
 
 namespace gort::net::detail {
 
@@ -165,7 +166,7 @@ std::size_t NetFD::read(void* p, std::size_t n, std::error_code& ec) {
   if (n > 0 && prepare_read(ec, nullptr)) {
     if (is_stream_ && n > kMaxRW) n = kMaxRW;
     for (;;) {
-      ssize_t r = ::read(sysfd_, p, n);
+      ssize_t r = sys::read(sysfd_, p, n);
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         note_read(got, n);
@@ -192,7 +193,7 @@ std::size_t NetFD::read_lazy(LazyBuffer& buf, std::error_code& ec) {
       std::span<char> sp = buf.acquire();
       std::size_t n = sp.size();
       if (is_stream_ && n > kMaxRW) n = kMaxRW;
-      ssize_t r = ::read(sysfd_, sp.data(), n);
+      ssize_t r = sys::read(sysfd_, sp.data(), n);
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         note_read(got, n);
@@ -220,7 +221,7 @@ std::size_t NetFD::readv(const iovec* iov, int cnt, std::error_code& ec) {
   std::size_t got = 0;
   if (prepare_read(ec, nullptr)) {
     for (;;) {
-      ssize_t r = ::readv(sysfd_, iov, cnt);
+      ssize_t r = sys::readv(sysfd_, iov, cnt);
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         std::size_t want = 0;
@@ -249,7 +250,7 @@ std::size_t NetFD::write(const void* p, std::size_t n, std::error_code& ec) {
     while (nn < n) {
       std::size_t chunk = is_stream_ ? std::min(n - nn, kMaxRW) : n - nn;
       // MSG_NOSIGNAL: a vanished peer is an EPIPE error, never a SIGPIPE.
-      ssize_t w = is_stream_ ? ::send(sysfd_, b + nn, chunk, MSG_NOSIGNAL) : ::write(sysfd_, b + nn, chunk);
+      ssize_t w = is_stream_ ? sys::send(sysfd_, b + nn, chunk, MSG_NOSIGNAL) : sys::write(sysfd_, b + nn, chunk);
       if (w > 0) {
         nn += static_cast<std::size_t>(w);
         continue;
@@ -285,7 +286,7 @@ std::size_t NetFD::writev(const iovec* iov_in, int cnt, std::error_code& ec) {
       msghdr msg{};
       msg.msg_iov = local + first;
       msg.msg_iovlen = static_cast<std::size_t>(n - first);
-      ssize_t w = ::sendmsg(sysfd_, &msg, MSG_NOSIGNAL);
+      ssize_t w = sys::sendmsg(sysfd_, &msg, MSG_NOSIGNAL);
       if (w > 0) {
         nn += static_cast<std::size_t>(w);
         // Drop what was written from the front of the vector.
