@@ -2,6 +2,8 @@
 #include "gort/net/io.hpp"
 
 #include <boost/asio/error.hpp>
+#include <algorithm>
+#include <limits>
 #include <memory>
 
 namespace gort::io {
@@ -81,19 +83,19 @@ std::size_t read_full(ReaderRef r, std::span<char> buf) {
   return n;
 }
 
-// Go: io.copyBuffer (without the WriterTo/ReaderFrom shortcuts: a type-erased
-// reference cannot ask its target for them).
-std::size_t copy_buffer(WriterRef dst, ReaderRef src, std::span<char> buf, std::error_code& ec) {
-  ec.clear();
-  if (buf.empty()) {  // Go panics ("empty buffer in CopyBuffer")
-    ec = std::make_error_code(std::errc::invalid_argument);
-    return 0;
-  }
+namespace {
+
+// The loop of io.copyBuffer and io.CopyN: moves at most `limit` bytes through
+// buf. The source's end of stream is an error only when `eof_is_error` (CopyN
+// stopping short); a short write is errc::short_write; a source that keeps
+// returning nothing is errc::no_progress.
+std::size_t copy_loop(WriterRef dst, ReaderRef src, std::span<char> buf, std::size_t limit, bool eof_is_error,
+                      std::error_code& ec) {
   std::size_t written = 0;
   int empty = 0;
-  for (;;) {
+  while (written < limit) {
     std::error_code re;
-    std::size_t nr = src.read(buf, re);
+    std::size_t nr = src.read(buf.first(std::min(buf.size(), limit - written)), re);
     if (nr > 0) {
       std::error_code we;
       std::size_t nw = dst.write(buf.first(nr), we);
@@ -108,7 +110,7 @@ std::size_t copy_buffer(WriterRef dst, ReaderRef src, std::span<char> buf, std::
       }
     }
     if (re) {
-      if (re != errc::eof) ec = re;
+      if (re != errc::eof || (eof_is_error && written < limit)) ec = re;
       return written;
     }
     empty = nr == 0 ? empty + 1 : 0;
@@ -117,6 +119,20 @@ std::size_t copy_buffer(WriterRef dst, ReaderRef src, std::span<char> buf, std::
       return written;
     }
   }
+  return written;
+}
+
+}  // namespace
+
+// Go: io.copyBuffer (without the WriterTo/ReaderFrom shortcuts: a type-erased
+// reference cannot ask its target for them).
+std::size_t copy_buffer(WriterRef dst, ReaderRef src, std::span<char> buf, std::error_code& ec) {
+  ec.clear();
+  if (buf.empty()) {  // Go panics ("empty buffer in CopyBuffer")
+    ec = std::make_error_code(std::errc::invalid_argument);
+    return 0;
+  }
+  return copy_loop(dst, src, buf, std::numeric_limits<std::size_t>::max(), false, ec);
 }
 
 std::size_t copy_buffer(WriterRef dst, ReaderRef src, std::span<char> buf) {
@@ -144,35 +160,7 @@ std::size_t copy_n(WriterRef dst, ReaderRef src, std::size_t n, std::error_code&
   if (n == 0) return 0;
   std::size_t size = std::min(n, kCopyBuffer);
   auto buf = std::make_unique_for_overwrite<char[]>(size);
-  std::size_t written = 0;
-  int empty = 0;
-  while (written < n) {
-    std::error_code re;
-    std::size_t nr = src.read({buf.get(), std::min(size, n - written)}, re);
-    if (nr > 0) {
-      std::error_code we;
-      std::size_t nw = dst.write({buf.get(), nr}, we);
-      written += nw;
-      if (we) {
-        ec = we;
-        return written;
-      }
-      if (nw != nr) {
-        ec = errc::short_write;
-        return written;
-      }
-    }
-    if (re) {
-      if (written < n) ec = re;  // errc::eof when the source ended first, as Go's CopyN
-      return written;
-    }
-    empty = nr == 0 ? empty + 1 : 0;
-    if (empty >= kMaxEmptyReads) {
-      ec = errc::no_progress;
-      return written;
-    }
-  }
-  return written;
+  return copy_loop(dst, src, {buf.get(), size}, n, true, ec);
 }
 
 std::size_t copy_n(WriterRef dst, ReaderRef src, std::size_t n) {
