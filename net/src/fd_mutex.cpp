@@ -6,16 +6,6 @@
 namespace gort::net::detail {
 
 namespace {
-constexpr std::uint64_t kClosed = 1 << 0;
-constexpr std::uint64_t kRLock = 1 << 1;
-constexpr std::uint64_t kWLock = 1 << 2;
-constexpr std::uint64_t kRef = 1 << 3;
-constexpr std::uint64_t kRefMask = ((std::uint64_t{1} << 20) - 1) << 3;
-constexpr std::uint64_t kRWait = std::uint64_t{1} << 23;
-constexpr std::uint64_t kRMask = ((std::uint64_t{1} << 20) - 1) << 23;
-constexpr std::uint64_t kWWait = std::uint64_t{1} << 43;
-constexpr std::uint64_t kWMask = ((std::uint64_t{1} << 20) - 1) << 43;
-
 [[noreturn]] void overflow() {
   gort::detail::fatal("gort::net: too many concurrent operations on a single file or socket (max 1048575)");
 }
@@ -57,7 +47,7 @@ bool FdMutex::decref() {
   }
 }
 
-bool FdMutex::rwlock(bool read) {
+bool FdMutex::rwlock_slow(bool read) {
   std::uint64_t bit = read ? kRLock : kWLock;
   std::uint64_t wait = read ? kRWait : kWWait;
   std::uint64_t mask = read ? kRMask : kWMask;
@@ -81,7 +71,7 @@ bool FdMutex::rwlock(bool read) {
   }
 }
 
-bool FdMutex::rwunlock(bool read) {
+bool FdMutex::rwunlock_slow(bool read) {
   std::uint64_t bit = read ? kRLock : kWLock;
   std::uint64_t wait = read ? kRWait : kWWait;
   std::uint64_t mask = read ? kRMask : kWMask;

@@ -98,14 +98,21 @@ void NetFD::destroy() {
   csema_.release();
 }
 
+// prepare and wait leave ec alone on success (every caller starts from a
+// cleared code): building an empty std::error_code calls into libstdc++ for
+// system_category(), twice per message otherwise.
 bool NetFD::prepare(int mode, std::error_code& ec) {
-  ec = poll_err(gort::detail::poll_reset(pd_, mode));
-  return !ec;
+  gort::detail::PollError e = gort::detail::poll_reset(pd_, mode);
+  if (e == gort::detail::PollError::none) return true;
+  ec = poll_err(e);
+  return false;
 }
 
 bool NetFD::wait(int mode, std::error_code& ec) {
-  ec = poll_err(gort::detail::poll_wait(pd_, mode));
-  return !ec;
+  gort::detail::PollError e = gort::detail::poll_wait(pd_, mode);
+  if (e == gort::detail::PollError::none) return true;
+  ec = poll_err(e);
+  return false;
 }
 
 // prepare('r'), or, after a short read on a stream, the wait its read(2)
