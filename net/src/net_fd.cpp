@@ -37,18 +37,18 @@ std::error_code poll_err(gort::detail::PollError e) {
 
 int sys_socket(int family, int sotype, int proto, std::error_code& ec) {
   int fd = ::socket(family, sotype | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
-  if (fd < 0) ec = sys_err(errno);
+  if (fd < 0) ec = sys_err(gort::detail::get_errno());
   return fd;
 }
 
 NetFD::NetFD(int sysfd, int family, int sotype, std::string net)
-    : sysfd_(sysfd), family_(family), sotype_(sotype), net_(std::move(net)), is_stream_(sotype == SOCK_STREAM) {}
+    : sysfd_(sysfd), family_(family), sotype_(sotype), is_stream_(sotype == SOCK_STREAM), net_(std::move(net)) {}
 
 std::unique_ptr<NetFD> NetFD::open(int sysfd, int family, int sotype, std::string net, std::error_code& ec) {
   std::unique_ptr<NetFD> fd(new NetFD(sysfd, family, sotype, std::move(net)));
   fd->pd_ = gort::detail::poll_open(sysfd);
   if (fd->pd_ == nullptr) {
-    ec = sys_err(errno);
+    ec = sys_err(gort::detail::get_errno());
     ::close(sysfd);
     fd->sysfd_ = -1;
     return nullptr;
@@ -145,13 +145,13 @@ void NetFD::wait_ready(int mode, std::error_code& ec) {
       if (reading) {
         char b;
         ssize_t r = ::recv(sysfd_, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-        int e = r < 0 ? errno : 0;
+        int e = r < 0 ? gort::detail::get_errno() : 0;
         if (e == EINTR) continue;
         ready = e != EAGAIN;
       } else {
         pollfd p{sysfd_, POLLOUT, 0};
         int r = ::poll(&p, 1, 0);
-        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && gort::detail::get_errno() == EINTR) continue;
         ready = r != 0;
       }
       if (ready || !wait(mode, ec)) break;
@@ -180,7 +180,7 @@ std::size_t NetFD::read(void* p, std::size_t n, std::error_code& ec) {
         if (r == 0 && is_stream_) ec = make_error_code(errc::eof);  // Go: eofError
         break;
       }
-      int e = errno;
+      int e = static_cast<int>(-r);
       if (e == EINTR) continue;
       if (e == EAGAIN && wait('r', ec)) continue;
       if (!ec) ec = sys_err(e);
@@ -207,7 +207,7 @@ std::size_t NetFD::read_lazy(LazyBuffer& buf, std::error_code& ec) {
         if (r == 0 && is_stream_ && n > 0) ec = make_error_code(errc::eof);
         break;
       }
-      int e = errno;
+      int e = static_cast<int>(-r);
       if (e == EINTR) continue;
       if (e == EAGAIN) {
         buf.release();
@@ -237,7 +237,7 @@ std::size_t NetFD::readv(const iovec* iov, int cnt, std::error_code& ec) {
         if (r == 0 && want > 0 && is_stream_) ec = make_error_code(errc::eof);
         break;
       }
-      int e = errno;
+      int e = static_cast<int>(-r);
       if (e == EINTR) continue;
       if (e == EAGAIN && wait('r', ec)) continue;
       if (!ec) ec = sys_err(e);
@@ -266,7 +266,7 @@ std::size_t NetFD::write(const void* p, std::size_t n, std::error_code& ec) {
         ec = make_error_code(errc::unexpected_eof);
         break;
       }
-      int e = errno;
+      int e = static_cast<int>(-w);
       if (e == EINTR) continue;
       if (e == EAGAIN && wait('w', ec)) continue;
       if (!ec) ec = sys_err(e);
@@ -309,7 +309,7 @@ std::size_t NetFD::writev(const iovec* iov_in, int cnt, std::error_code& ec) {
         ec = make_error_code(errc::unexpected_eof);
         break;
       }
-      int e = errno;
+      int e = static_cast<int>(-w);
       if (e == EINTR) continue;
       if (e == EAGAIN && wait('w', ec)) continue;
       if (!ec) ec = sys_err(e);
@@ -333,7 +333,7 @@ std::size_t NetFD::read_from(void* p, std::size_t n, sockaddr_storage* from, soc
         got = static_cast<std::size_t>(r);
         break;
       }
-      int e = errno;
+      int e = gort::detail::get_errno();
       if (e == EINTR) continue;
       if (e == EAGAIN && wait('r', ec)) continue;
       if (!ec) ec = sys_err(e);
@@ -355,7 +355,7 @@ std::size_t NetFD::write_to(const void* p, std::size_t n, const sockaddr* to, so
         sent = static_cast<std::size_t>(w);
         break;
       }
-      int e = errno;
+      int e = gort::detail::get_errno();
       if (e == EINTR) continue;
       if (e == EAGAIN && wait('w', ec)) continue;
       if (!ec) ec = sys_err(e);
@@ -376,7 +376,7 @@ int NetFD::accept(sockaddr_storage* from, socklen_t* fromlen, std::error_code& e
       *fromlen = sizeof(sockaddr_storage);
       s = ::accept4(sysfd_, reinterpret_cast<sockaddr*>(from), fromlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (s >= 0) break;
-      int e = errno;
+      int e = gort::detail::get_errno();
       // EINTR: retry. ECONNABORTED: the peer left while queued; take the next.
       if (e == EINTR || e == ECONNABORTED) continue;
       if (e == EAGAIN && wait('r', ec)) continue;
@@ -396,7 +396,7 @@ void NetFD::connect(const sockaddr* sa, socklen_t len, std::int64_t deadline, st
   ec.clear();
   *call = nullptr;
   int rc = ::connect(sysfd_, sa, len);
-  int e = rc == 0 ? 0 : errno;
+  int e = rc == 0 ? 0 : gort::detail::get_errno();
   if (e == 0 || e == EISCONN) return;
   if (e != EINPROGRESS && e != EALREADY && e != EINTR) {
     ec = sys_err(e);
@@ -422,7 +422,7 @@ void NetFD::connect(const sockaddr* sa, socklen_t len, std::int64_t deadline, st
     int soerr = 0;
     socklen_t sl = sizeof soerr;
     if (::getsockopt(sysfd_, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0) {
-      ec = sys_err(errno);
+      ec = sys_err(gort::detail::get_errno());
       *call = "getsockopt";
       break;
     }
@@ -463,7 +463,7 @@ void NetFD::shutdown(int how, std::error_code& ec) {
   ec.clear();
   if (!incref(ec)) return;
   if (how != SHUT_WR) drained_.store(false, std::memory_order_relaxed);
-  if (::shutdown(sysfd_, how) != 0) ec = sys_err(errno);
+  if (::shutdown(sysfd_, how) != 0) ec = sys_err(gort::detail::get_errno());
   decref();
 }
 
@@ -477,7 +477,7 @@ void NetFD::set_deadline(std::int64_t d, int mode, std::error_code& ec) {
 void NetFD::setsockopt_int(int level, int name, int value, std::error_code& ec) {
   ec.clear();
   if (!incref(ec)) return;
-  if (::setsockopt(sysfd_, level, name, &value, sizeof value) != 0) ec = sys_err(errno);
+  if (::setsockopt(sysfd_, level, name, &value, sizeof value) != 0) ec = sys_err(gort::detail::get_errno());
   decref();
 }
 

@@ -1,14 +1,20 @@
 // sys_io.hpp - the system calls of NetFD's hot paths, without libc's
-// wrappers. Private to net/src.
+// wrappers and without errno. Private to net/src.
 //
-// glibc's read/send/readv/sendmsg are pthread cancellation points: each call
-// enables and disables asynchronous cancellation around the syscall (about 80
-// instructions per message for a read plus a send, ~7 % of gort's user time in
-// the echo benchmark). gort never uses pthread cancellation on its M's, so on
-// Linux NetFD enters the kernel through syscall(2) directly. This is also what
-// a later syscall-hooks layer needs: interposed libc read/send must not
-// recurse into themselves from the netpoller's own I/O. Same results and errno
-// as the libc functions; elsewhere they are the libc functions.
+// Each returns what the kernel returns: a count >= 0, or -errno on failure
+// (EAGAIN comes back as -EAGAIN). Nothing here touches errno, a thread-local
+// that a fiber must not cache across a switch, so the I/O loops that park and
+// retry (perhaps on another thread) never read it.
+//
+// Why not libc: glibc's read/send/readv/sendmsg are pthread cancellation
+// points (each call enables and disables asynchronous cancellation around
+// the syscall, about 80 instructions per message for a read plus a send,
+// ~7 % of gort's user time in the echo benchmark), and syscall(2) still
+// costs a call and the errno store. gort never uses pthread cancellation on
+// its M's. On x86-64 and AArch64 Linux this is the bare syscall instruction;
+// elsewhere the libc functions with errno turned into the same convention.
+// This is also what a later syscall-hooks layer needs: interposed libc
+// read/send must not recurse into themselves from the netpoller's own I/O.
 #pragma once
 
 #include <sys/socket.h>
@@ -16,28 +22,77 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #if defined(__linux__)
 #include <sys/syscall.h>
 #endif
 
 namespace gort::net::detail::sys {
 
-#if defined(__linux__)
-inline ssize_t read(int fd, void* buf, size_t n) noexcept { return ::syscall(SYS_read, fd, buf, n); }
-inline ssize_t send(int fd, const void* buf, size_t n, int flags) noexcept {
-  return ::syscall(SYS_sendto, fd, buf, n, flags, nullptr, 0);
+#if defined(__linux__) && defined(__x86_64__)
+#define GORT_RAW_SYSCALLS 1
+// The kernel ABI: number in rax, arguments in rdi, rsi, rdx, r10, r8, r9;
+// the instruction clobbers rcx and r11; result in rax.
+inline long raw(long n, long a, long b, long c) noexcept {
+  long r;
+  asm volatile("syscall" : "=a"(r) : "0"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+  return r;
 }
-inline ssize_t write(int fd, const void* buf, size_t n) noexcept { return ::syscall(SYS_write, fd, buf, n); }
-inline ssize_t readv(int fd, const iovec* iov, int cnt) noexcept { return ::syscall(SYS_readv, fd, iov, cnt); }
+inline long raw(long n, long a, long b, long c, long d, long e, long f) noexcept {
+  long r;
+  register long r10 asm("r10") = d;
+  register long r8 asm("r8") = e;
+  register long r9 asm("r9") = f;
+  asm volatile("syscall"
+               : "=a"(r)
+               : "0"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return r;
+}
+#elif defined(__linux__) && defined(__aarch64__)
+#define GORT_RAW_SYSCALLS 1
+// The kernel ABI: number in x8, arguments in x0..x5, result in x0.
+inline long raw(long n, long a, long b, long c, long d = 0, long e = 0, long f = 0) noexcept {
+  register long x8 asm("x8") = n;
+  register long x0 asm("x0") = a;
+  register long x1 asm("x1") = b;
+  register long x2 asm("x2") = c;
+  register long x3 asm("x3") = d;
+  register long x4 asm("x4") = e;
+  register long x5 asm("x5") = f;
+  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+  return x0;
+}
+#endif
+
+#if defined(GORT_RAW_SYSCALLS)
+inline ssize_t read(int fd, void* buf, size_t n) noexcept {
+  return raw(SYS_read, fd, reinterpret_cast<long>(buf), static_cast<long>(n));
+}
+inline ssize_t send(int fd, const void* buf, size_t n, int flags) noexcept {
+  return raw(SYS_sendto, fd, reinterpret_cast<long>(buf), static_cast<long>(n), flags, 0, 0);
+}
+inline ssize_t write(int fd, const void* buf, size_t n) noexcept {
+  return raw(SYS_write, fd, reinterpret_cast<long>(buf), static_cast<long>(n));
+}
+inline ssize_t readv(int fd, const iovec* iov, int cnt) noexcept {
+  return raw(SYS_readv, fd, reinterpret_cast<long>(iov), cnt);
+}
 inline ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
-  return ::syscall(SYS_sendmsg, fd, msg, flags);
+  return raw(SYS_sendmsg, fd, reinterpret_cast<long>(msg), flags);
 }
 #else
-inline ssize_t read(int fd, void* buf, size_t n) noexcept { return ::read(fd, buf, n); }
-inline ssize_t send(int fd, const void* buf, size_t n, int flags) noexcept { return ::send(fd, buf, n, flags); }
-inline ssize_t write(int fd, const void* buf, size_t n) noexcept { return ::write(fd, buf, n); }
-inline ssize_t readv(int fd, const iovec* iov, int cnt) noexcept { return ::readv(fd, iov, cnt); }
-inline ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept { return ::sendmsg(fd, msg, flags); }
+inline ssize_t neg_errno(ssize_t r) noexcept { return r < 0 ? -errno : r; }
+inline ssize_t read(int fd, void* buf, size_t n) noexcept { return neg_errno(::read(fd, buf, n)); }
+inline ssize_t send(int fd, const void* buf, size_t n, int flags) noexcept {
+  return neg_errno(::send(fd, buf, n, flags));
+}
+inline ssize_t write(int fd, const void* buf, size_t n) noexcept { return neg_errno(::write(fd, buf, n)); }
+inline ssize_t readv(int fd, const iovec* iov, int cnt) noexcept { return neg_errno(::readv(fd, iov, cnt)); }
+inline ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
+  return neg_errno(::sendmsg(fd, msg, flags));
+}
 #endif
 
 }  // namespace gort::net::detail::sys

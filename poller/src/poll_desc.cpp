@@ -137,19 +137,39 @@ bool block_commit(G* g, void* arg) noexcept {
 bool block(PollDesc* pd, int mode) noexcept {
   auto& gpp = slot(pd, mode);
   for (;;) {
-    std::uintptr_t expected = PollDesc::kReady;
-    if (gpp.compare_exchange_strong(expected, PollDesc::kNil, std::memory_order_acq_rel)) return true;
-    expected = PollDesc::kNil;
-    if (gpp.compare_exchange_strong(expected, PollDesc::kWait, std::memory_order_acq_rel)) break;
+    // Look before the compare-exchange: one locked instruction per attempt.
     std::uintptr_t v = gpp.load(std::memory_order_acquire);
-    if (v != PollDesc::kReady && v != PollDesc::kNil) fatal("gort: netpollblock: double wait");
+    if (v == PollDesc::kReady) {
+      if (gpp.compare_exchange_strong(v, PollDesc::kNil, std::memory_order_acq_rel)) return true;
+    } else if (v == PollDesc::kNil) {
+      if (gpp.compare_exchange_strong(v, PollDesc::kWait, std::memory_order_acq_rel)) break;
+    } else {
+      fatal("gort: netpollblock: double wait");
+    }
   }
   // Re-check errors after setting wait: closers and deadline setters publish
   // first and look at rg/wg second (poll_desc.hpp), so one side sees the other.
   if (poll_check_err(pd, mode) == PollError::none) park(&block_commit, &gpp, WaitReason::io_wait);
-  std::uintptr_t old = gpp.exchange(PollDesc::kNil, std::memory_order_acq_rel);
+  // Consume the wakeup. Only ready can be left to consume here, and nobody
+  // else changes a ready slot (unblock leaves it; the next transition is
+  // ours), so a plain store does what Go's exchange does. A nil slot (woken
+  // by close or a deadline) may turn ready under us at any time: leave it, a
+  // later block() consumes that readiness.
+  std::uintptr_t old = gpp.load(std::memory_order_acquire);
   if (old > PollDesc::kWait) fatal("gort: netpollblock: corrupted polldesc");
-  return old == PollDesc::kReady;
+  if (old == PollDesc::kReady) {
+    gpp.store(PollDesc::kNil, std::memory_order_relaxed);
+    return true;
+  }
+  if (old == PollDesc::kWait) {
+    // The park was cancelled by an error seen above: undo the wait mark
+    // unless readiness replaced it meanwhile.
+    if (!gpp.compare_exchange_strong(old, PollDesc::kNil, std::memory_order_acq_rel) && old == PollDesc::kReady) {
+      gpp.store(PollDesc::kNil, std::memory_order_relaxed);
+      return true;
+    }  // else nil: a closer or deadline cleared the mark itself
+  }
+  return false;
 }
 
 // A plain OS thread (no fiber) waits in poll(2), re-checking close and
@@ -218,17 +238,6 @@ void arm_deadline(PollDesc* pd, bool read) noexcept {
 
 }  // namespace
 
-PollError poll_check_err(PollDesc* pd, int mode) noexcept {
-  std::uint32_t info = pd->info.load(std::memory_order_acquire);
-  if (info & PollDesc::kInfoClosing) return PollError::closing;
-  if ((mode == 'r' && (info & PollDesc::kInfoExpiredRead)) || (mode == 'w' && (info & PollDesc::kInfoExpiredWrite))) {
-    return PollError::timeout;
-  }
-  // An event error is reported on reads only; a write sees it from the syscall.
-  if (mode == 'r' && (info & PollDesc::kInfoEventErr)) return PollError::not_pollable;
-  return PollError::none;
-}
-
 PollDesc* poll_open(int fd) noexcept {
   PollDesc* pd = cache().alloc();
   {
@@ -269,20 +278,6 @@ void poll_close(PollDesc* pd) noexcept {
   cache().free(pd);
 }
 
-PollError poll_reset(PollDesc* pd, int mode) noexcept {
-  PollError err = poll_check_err(pd, mode);
-  if (err != PollError::none) return err;
-  // A latched readiness from before this attempt is stale: the syscall below
-  // will tell (Go: poll_runtime_pollReset clears rg/wg). The slot holds nil
-  // or ready here (operations of one mode are serialised by the fd mutex).
-  // The acquire load that sees ready pairs with the poller's release in
-  // unblock, so whatever the poller published before (kInfoReadHup) is
-  // visible to this operation and the next: net/'s drained_ relies on it.
-  auto& gpp = slot(pd, mode);
-  if (gpp.load(std::memory_order_acquire) != PollDesc::kNil) gpp.store(PollDesc::kNil, std::memory_order_relaxed);
-  return PollError::none;
-}
-
 void poll_note_read_hup(PollDesc* pd, std::uint64_t seq) noexcept {
   std::uint32_t x = pd->info.load(std::memory_order_relaxed);
   for (;;) {
@@ -290,10 +285,6 @@ void poll_note_read_hup(PollDesc* pd, std::uint64_t seq) noexcept {
     if ((x & PollDesc::kInfoReadHup) != 0) return;
     if (pd->info.compare_exchange_weak(x, x | PollDesc::kInfoReadHup, std::memory_order_acq_rel)) return;
   }
-}
-
-bool poll_read_hup(const PollDesc* pd) noexcept {
-  return (pd->info.load(std::memory_order_acquire) & PollDesc::kInfoReadHup) != 0;
 }
 
 PollError poll_wait(PollDesc* pd, int mode) noexcept {

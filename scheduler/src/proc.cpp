@@ -96,6 +96,7 @@ G* galloc(std::size_t region_size) {
   g->region = r.base;
   g->region_size = r.size;
   g->guard = r.guard;
+  g->canary = r.guard == 0;
   g->slab = r.slab;
   g->slab_id = r.slab_id;
   g->stack_lo = r.base + r.guard;
@@ -193,7 +194,7 @@ __attribute__((always_inline)) inline void finish_switch_inline(M* m, void* fctx
 // g resumed on (never returns for a dying g).
 __attribute__((always_inline)) inline M* switch_to(M* m, G* g, G* next, bool inherit, SwitchRecord* rec,
                                                 bool dying) noexcept {
-  if (g->guard == 0) check_stack_canary(g);  // guarded stacks fault instead
+  if (g->canary) check_stack_canary(g);  // guarded stacks fault instead
   void** fake = dying ? nullptr : &g->asan_fake_stack;
   if (!dying) {
     g->saved_errno = *m->errno_loc;
@@ -388,7 +389,7 @@ G* newproc(const FiberEntry& e, void* src, std::size_t stack_size) {
   g->stack_hi = obj;
   // Unguarded stacks get a canary (checked on every switch away). Guarded
   // ones do not: writing it would touch one more cold page per spawn.
-  if (g->guard == 0) *reinterpret_cast<std::uint64_t*>(g->stack_lo) = kStackCanary;
+  if (g->canary) *reinterpret_cast<std::uint64_t*>(g->stack_lo) = kStackCanary;
 #ifdef GORT_ASAN
   // Frames abandoned by the previous user of this stack left poisoned shadow.
   ASAN_UNPOISON_MEMORY_REGION(g->stack_lo, static_cast<std::size_t>(g->stack_hi - g->stack_lo));

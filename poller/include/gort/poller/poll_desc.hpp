@@ -113,12 +113,27 @@ struct alignas(64) PollDesc {
 };
 
 // Error returned by a pollDesc operation in the given mode ('r' or 'w').
-PollError poll_check_err(PollDesc* pd, int mode) noexcept;
+// Go: netpollcheckerr. Inline: every operation checks it, some twice.
+inline PollError poll_check_err(PollDesc* pd, int mode) noexcept {
+  std::uint32_t info = pd->info.load(std::memory_order_acquire);
+  constexpr std::uint32_t kAny = PollDesc::kInfoClosing | PollDesc::kInfoExpiredRead |
+                                 PollDesc::kInfoExpiredWrite | PollDesc::kInfoEventErr;
+  if (__builtin_expect((info & kAny) == 0, 1)) return PollError::none;
+  if (info & PollDesc::kInfoClosing) return PollError::closing;
+  if ((mode == 'r' && (info & PollDesc::kInfoExpiredRead)) || (mode == 'w' && (info & PollDesc::kInfoExpiredWrite))) {
+    return PollError::timeout;
+  }
+  // An event error is reported on reads only; a write sees it from the syscall.
+  if (mode == 'r' && (info & PollDesc::kInfoEventErr)) return PollError::not_pollable;
+  return PollError::none;
+}
+// Whether kInfoReadHup is set (acquire).
+inline bool poll_read_hup(const PollDesc* pd) noexcept {
+  return (pd->info.load(std::memory_order_acquire) & PollDesc::kInfoReadHup) != 0;
+}
 // Backends: an event with RDHUP/HUP/ERR/PRI (kqueue: EV_EOF/EV_ERROR) for
 // the fd of sequence seq sets kInfoReadHup.
 void poll_note_read_hup(PollDesc* pd, std::uint64_t seq) noexcept;
-// Whether kInfoReadHup is set (acquire).
-bool poll_read_hup(const PollDesc* pd) noexcept;
 
 // Go: poll_runtime_pollOpen. Registers fd with the OS poller. Returns null and
 // sets errno on failure.
@@ -126,7 +141,19 @@ PollDesc* poll_open(int fd) noexcept;
 // Go: poll_runtime_pollClose. The pollDesc must be unblocked (evicted) first.
 void poll_close(PollDesc* pd) noexcept;
 // Go: poll_runtime_pollReset. Call before each attempt at the syscall.
-PollError poll_reset(PollDesc* pd, int mode) noexcept;
+// A latched readiness from before this attempt is stale: the syscall will
+// tell. The slot holds nil or ready here (operations of one mode are
+// serialised by the fd mutex). The acquire load that sees ready pairs with
+// the poller's release in unblock, so whatever the poller published before
+// (kInfoReadHup) is visible to this operation and the next: net/'s drained_
+// relies on it.
+inline PollError poll_reset(PollDesc* pd, int mode) noexcept {
+  PollError err = poll_check_err(pd, mode);
+  if (err != PollError::none) return err;
+  auto& gpp = mode == 'r' ? pd->rg : pd->wg;
+  if (gpp.load(std::memory_order_acquire) != PollDesc::kNil) gpp.store(PollDesc::kNil, std::memory_order_relaxed);
+  return PollError::none;
+}
 // Go: poll_runtime_pollWait. Parks the calling fiber until the fd is ready in
 // `mode`, the deadline passes, or the pollDesc is closed. From a plain thread
 // (not a fiber) it blocks the thread in poll(2) instead.

@@ -88,41 +88,46 @@ struct FiberEntry {
 };
 
 struct alignas(64) G {
-  fcontext_t ctx = nullptr;  // saved context while not running
-  G* schedlink = nullptr;    // intrusive link: run queues, free lists
+  // First cache line: everything a switch to or from this G touches (with
+  // hundreds of connections in rotation each fiber's descriptor is cold when
+  // it runs again, so every extra line is a cache miss per wakeup).
+  fcontext_t ctx = nullptr;    // saved context while not running
+  G* schedlink = nullptr;      // intrusive link: run queues, free lists
   std::atomic<M*> m{nullptr};  // M running this G; read racily by sysmon
   std::atomic<GStatus> status{GStatus::idle};
   WaitReason waitreason = WaitReason::none;
   std::atomic<bool> preempt{false};
   std::atomic<bool> hog_logged{false};  // sysmon logged this G as a CPU hog
   bool is_main = false;
-  std::uint64_t id = 0;
-  int saved_errno = 0;       // errno of this fiber while it is switched out
+  bool canary = false;         // unguarded stack: check kStackCanary on every switch away
+  int saved_errno = 0;         // errno of this fiber while it is switched out
+  // Per-thread C++ exception state of this fiber while it is switched out
+  // (libstdc++'s __cxa_eh_globals), so a fiber may park inside a catch block
+  // and resume on another thread. See context.hpp.
+  unsigned eh_uncaught = 0;
+  void* eh_caught = nullptr;
   std::int64_t waitsince = 0;  // coarse nanotime of the last park (fiber dumps)
+  char* stack_lo = nullptr;    // usable stack: [stack_lo, stack_hi)
 
+  // Colder: spawn, exit, dumps, the stack pool.
+  std::uint64_t id = 0;
+  char* stack_hi = nullptr;
   // Stack region [region, region + region_size): guard at the bottom, this G
-  // at the top. Usable stack: [stack_lo, stack_hi).
+  // at the top.
   char* region = nullptr;
   std::size_t region_size = 0;
   std::size_t guard = 0;  // inaccessible bytes at the region's bottom
   char* slab = nullptr;   // the stack pool slab holding the region (free-list locality)
   std::uint32_t slab_id = 0;
-  char* stack_lo = nullptr;
-  char* stack_hi = nullptr;
 
   void* entry_obj = nullptr;
   void (*entry_invoke)(void*) = nullptr;
   void (*entry_destroy)(void*) noexcept = nullptr;
 
-  // Per-thread C++ exception state of this fiber while it is switched out
-  // (libstdc++'s __cxa_eh_globals), so a fiber may park inside a catch block
-  // and resume on another thread. See context.cpp.
-  void* eh_caught = nullptr;
-  unsigned eh_uncaught = 0;
-
   void* asan_fake_stack = nullptr;  // ASan's fake-stack handle across switches
   G* allglink = nullptr;            // list of every G carved in this run
 };
+static_assert(offsetof(G, stack_lo) + sizeof(char*) <= 64, "G's switch fields must share its first cache line");
 
 // The word at the bottom of every usable stack; a switch away from a fiber
 // whose canary changed reports a stack overflow (the fallback detector when

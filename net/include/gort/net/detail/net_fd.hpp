@@ -36,7 +36,7 @@ class LazyBuffer;
 
 namespace gort::net::detail {
 
-class NetFD {
+class alignas(64) NetFD {
  public:
   // Takes a non-blocking, close-on-exec socket and registers it with the
   // poller. On failure the socket is closed and null returned.
@@ -76,8 +76,7 @@ class NetFD {
   int sotype() const noexcept { return sotype_; }
   bool closed_by_us() const noexcept { return closing_.load(std::memory_order_relaxed); }
 
-  Addr laddr;
-  Addr raddr;
+  // (laddr and raddr, public, come after the hot fields: see the end.)
 
  private:
   NetFD(int sysfd, int family, int sotype, std::string net);
@@ -95,15 +94,12 @@ class NetFD {
     drained_.store(is_stream_ && got > 0 && got < asked, std::memory_order_relaxed);
   }
 
+  // The first cache line holds what every read and write touches (with
+  // many connections in rotation a NetFD is cold when its fiber wakes).
   int sysfd_;
   int family_;
   int sotype_;
-  std::string net_;
   bool is_stream_;
-  gort::detail::PollDesc* pd_ = nullptr;
-  FdMutex fdmu_;
-  gort::detail::Sema csema_;  // released by destroy(); close() waits for it
-  std::atomic<bool> closing_{false};
   // The last read on this stream returned fewer bytes than asked: the
   // kernel's receive queue was empty when it finished, and any byte arriving
   // since raised an edge-triggered event (pollDesc rg = ready). Unless the
@@ -117,6 +113,15 @@ class NetFD {
   // shortcut unnecessary. Relaxed: a stale true costs one wait, a stale false
   // one read.
   std::atomic<bool> drained_{false};
+  gort::detail::PollDesc* pd_ = nullptr;
+  FdMutex fdmu_;  // its state word is in the first line; its semaphores follow
+  std::atomic<bool> closing_{false};
+  std::string net_;
+  gort::detail::Sema csema_;  // released by destroy(); close() waits for it
+
+ public:
+  Addr laddr;
+  Addr raddr;
 };
 
 // socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC. -1 and ec on failure.
