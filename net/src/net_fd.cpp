@@ -173,7 +173,7 @@ std::size_t NetFD::read(void* p, std::size_t n, std::error_code& ec) {
   if (n > 0 && prepare_read(ec, nullptr)) {
     if (is_stream_ && n > kMaxRW) n = kMaxRW;
     for (;;) {
-      ssize_t r = sys::read(sysfd_, p, n);
+      ssize_t r = sys::recv(sysfd_, p, n, 0);
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         note_read(got, n);
@@ -200,7 +200,7 @@ std::size_t NetFD::read_lazy(LazyBuffer& buf, std::error_code& ec) {
       std::span<char> sp = buf.acquire();
       std::size_t n = sp.size();
       if (is_stream_ && n > kMaxRW) n = kMaxRW;
-      ssize_t r = sys::read(sysfd_, sp.data(), n);
+      ssize_t r = sys::recv(sysfd_, sp.data(), n, 0);
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         note_read(got, n);

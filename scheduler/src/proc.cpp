@@ -190,6 +190,16 @@ __attribute__((always_inline)) inline void finish_switch_inline(M* m, void* fctx
   }
 }
 
+// Prefetches what resuming g touches first: its descriptor, the context
+// saved on its stack, and the frames above it (a parked fiber's park/wait
+// chain spans about 0.5 KiB). g may be stale (see RunQueue::peek); the
+// prefetches never fault.
+__attribute__((always_inline)) inline void prefetch_fiber(G* g) noexcept {
+  __builtin_prefetch(g, 1);
+  auto* sp = static_cast<const char*>(g->ctx);
+  for (int i = 0; i < 10; i++) __builtin_prefetch(sp + 64 * i, 1);
+}
+
 // Resumes execution on `next` (or g0 when null) after g stops. Returns the M
 // g resumed on (never returns for a dying g).
 __attribute__((always_inline)) inline M* switch_to(M* m, G* g, G* next, bool inherit, SwitchRecord* rec,
@@ -202,6 +212,10 @@ __attribute__((always_inline)) inline M* switch_to(M* m, G* g, G* next, bool inh
   }
   transfer_t t;
   if (next != nullptr) {
+    // With many fibers in rotation (a connection each), the next one's
+    // descriptor and the top of its stack are cold: start loading the one
+    // after it now, so its misses overlap with this fiber's run.
+    if (G* after = m->p->runq.peek()) prefetch_fiber(after);
     execute(m, next, inherit);
     t = jump(next->ctx, rec, fake, next->stack_lo,
              static_cast<std::size_t>(next->stack_hi - next->stack_lo));
