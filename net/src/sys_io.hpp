@@ -11,8 +11,9 @@
 // the syscall, about 80 instructions per message for a read plus a send,
 // ~7 % of gort's user time in the echo benchmark), and syscall(2) still
 // costs a call and the errno store. gort never uses pthread cancellation on
-// its M's. On x86-64 and AArch64 Linux this is the bare syscall instruction;
-// elsewhere the libc functions with errno turned into the same convention.
+// its M's. On x86-64 Linux this is the bare syscall instruction; on other
+// Linux architectures syscall(2) (hand-written asm only where it was
+// measured); elsewhere the libc functions; all with the same convention.
 // NetFD's fds are all sockets, so reads use recvfrom rather than read: read
 // goes through the VFS layer first (permission hooks, fsnotify, per-task I/O
 // accounting), a measurable share of a small message's kernel time.
@@ -54,20 +55,6 @@ inline long raw(long n, long a, long b, long c, long d, long e, long f) noexcept
                : "rcx", "r11", "memory");
   return r;
 }
-#elif defined(__linux__) && defined(__aarch64__)
-#define GORT_RAW_SYSCALLS 1
-// The kernel ABI: number in x8, arguments in x0..x5, result in x0.
-inline long raw(long n, long a, long b, long c, long d = 0, long e = 0, long f = 0) noexcept {
-  register long x8 asm("x8") = n;
-  register long x0 asm("x0") = a;
-  register long x1 asm("x1") = b;
-  register long x2 asm("x2") = c;
-  register long x3 asm("x3") = d;
-  register long x4 asm("x4") = e;
-  register long x5 asm("x5") = f;
-  asm volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
-  return x0;
-}
 #endif
 
 #if defined(GORT_RAW_SYSCALLS)
@@ -90,7 +77,25 @@ inline ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
   return raw(SYS_sendmsg, fd, reinterpret_cast<long>(msg), flags);
 }
 #else
+// errno is read right after the call, before anything can switch fibers.
 inline ssize_t neg_errno(ssize_t r) noexcept { return r < 0 ? -errno : r; }
+#if defined(__linux__)
+// Other Linux architectures: syscall(2), still without the cancellation bracket.
+inline ssize_t read(int fd, void* buf, size_t n) noexcept { return neg_errno(::syscall(SYS_read, fd, buf, n)); }
+inline ssize_t recv(int fd, void* buf, size_t n, int flags) noexcept {
+  return neg_errno(::syscall(SYS_recvfrom, fd, buf, n, flags, nullptr, nullptr));
+}
+inline ssize_t send(int fd, const void* buf, size_t n, int flags) noexcept {
+  return neg_errno(::syscall(SYS_sendto, fd, buf, n, flags, nullptr, 0));
+}
+inline ssize_t write(int fd, const void* buf, size_t n) noexcept { return neg_errno(::syscall(SYS_write, fd, buf, n)); }
+inline ssize_t readv(int fd, const iovec* iov, int cnt) noexcept {
+  return neg_errno(::syscall(SYS_readv, fd, iov, cnt));
+}
+inline ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
+  return neg_errno(::syscall(SYS_sendmsg, fd, msg, flags));
+}
+#else
 inline ssize_t read(int fd, void* buf, size_t n) noexcept { return neg_errno(::read(fd, buf, n)); }
 inline ssize_t recv(int fd, void* buf, size_t n, int flags) noexcept { return neg_errno(::recv(fd, buf, n, flags)); }
 inline ssize_t send(int fd, const void* buf, size_t n, int flags) noexcept {
@@ -101,6 +106,7 @@ inline ssize_t readv(int fd, const iovec* iov, int cnt) noexcept { return neg_er
 inline ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
   return neg_errno(::sendmsg(fd, msg, flags));
 }
+#endif
 #endif
 
 }  // namespace gort::net::detail::sys
