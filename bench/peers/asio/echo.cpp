@@ -2,7 +2,7 @@
 // the classic callback echo session (Asio's async_tcp_echo_server example),
 // one io_context run on one thread (or on N with --threads N).
 //
-//   build/bin/asio_echo [--addr 127.0.0.1:7002] [--hint1] [--threads N]
+//   build/bin/asio_echo [--addr 127.0.0.1:7002] [--hint1] [--threads N] [--idle-threads K]
 //
 // Each session is a shared_ptr holding the socket and a 4 KiB buffer
 // member; async_read_some, then async_write of what came, then read again.
@@ -16,7 +16,17 @@
 // N = GOMAXPROCS). A session has at most one operation outstanding, so its
 // handlers never run on two threads at once and need no strand; --hint1
 // promises a single thread, so it cannot be combined with N > 1.
+//
+// --idle-threads K starts K more threads that only sleep. An experiment, not
+// part of the report: Linux gives single-threaded processes a cheaper path
+// for every fd syscall (no reference count on the file, fdget's fast path
+// when the fd table is not shared), so one idle thread makes a
+// single-threaded server pay what any multi-threaded runtime (gort: its M,
+// sysmon and the thread in run(); Go alike) pays. docs/architecture.md has
+// the measurement.
 #include <boost/asio.hpp>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -89,6 +99,7 @@ int main(int argc, char** argv) {
   std::string addr = "127.0.0.1:7002";
   bool hint1 = false;
   int threads = 1;
+  int idle_threads = 0;
   for (int i = 1; i < argc; i++) {
     if (std::strcmp(argv[i], "--addr") == 0 && i + 1 < argc) {
       addr = argv[++i];
@@ -100,8 +111,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "asio_echo: --threads wants 1..256\n");
         return 2;
       }
+    } else if (std::strcmp(argv[i], "--idle-threads") == 0 && i + 1 < argc) {
+      idle_threads = std::atoi(argv[++i]);
+      if (idle_threads < 0 || idle_threads > 256) {
+        std::fprintf(stderr, "asio_echo: --idle-threads wants 0..256\n");
+        return 2;
+      }
     } else {
-      std::fprintf(stderr, "usage: asio_echo [--addr host:port] [--hint1] [--threads N]\n");
+      std::fprintf(stderr, "usage: asio_echo [--addr host:port] [--hint1] [--threads N] [--idle-threads K]\n");
       return 2;
     }
   }
@@ -126,6 +143,7 @@ int main(int argc, char** argv) {
     Server server(*ioc, ep);
     std::fprintf(stderr, "asio_echo: listening on %s (concurrency hint %s, %d thread%s)\n", addr.c_str(),
                  hint1 ? "1" : "default", threads, threads == 1 ? "" : "s");
+    for (int i = 0; i < idle_threads; i++) std::thread([] { for (;;) ::pause(); }).detach();
     std::vector<std::thread> pool;
     for (int i = 1; i < threads; i++) pool.emplace_back([&ioc] { ioc->run(); });
     ioc->run();
