@@ -108,6 +108,20 @@ bool NetFD::prepare(int mode, std::error_code& ec) {
   return false;
 }
 
+// Writes check for errors but leave a write readiness latched before them
+// in place, where Go's pollReset clears it. Every epoll event of a writable
+// socket carries EPOLLOUT, so clearing it here would cost a store per write
+// and a compare-exchange in the poller per event (it finds nil and latches
+// ready again). Left in place, a stale "ready" costs at most one extra
+// attempt when the socket buffer is full: block() consumes it, the write
+// fails with EAGAIN again, and the next block() parks.
+bool NetFD::prepare_write(std::error_code& ec) {
+  gort::detail::PollError e = gort::detail::poll_check_err(pd_, 'w');
+  if (e == gort::detail::PollError::none) return true;
+  ec = poll_err(e);
+  return false;
+}
+
 bool NetFD::wait(int mode, std::error_code& ec) {
   gort::detail::PollError e = gort::detail::poll_wait(pd_, mode);
   if (e == gort::detail::PollError::none) return true;
@@ -252,7 +266,7 @@ std::size_t NetFD::write(const void* p, std::size_t n, std::error_code& ec) {
   ec.clear();
   if (!write_lock(ec)) return 0;
   std::size_t nn = 0;
-  if (prepare('w', ec)) {
+  if (prepare_write(ec)) {
     const char* b = static_cast<const char*>(p);
     while (nn < n) {
       std::size_t chunk = is_stream_ ? std::min(n - nn, kMaxRW) : n - nn;
@@ -281,7 +295,7 @@ std::size_t NetFD::writev(const iovec* iov_in, int cnt, std::error_code& ec) {
   ec.clear();
   if (!write_lock(ec)) return 0;
   std::size_t nn = 0;
-  if (prepare('w', ec)) {
+  if (prepare_write(ec)) {
     constexpr int kMaxIov = 1024;  // IOV_MAX on Linux
     iovec local[kMaxIov];
     int n = 0;
@@ -348,7 +362,7 @@ std::size_t NetFD::write_to(const void* p, std::size_t n, const sockaddr* to, so
   ec.clear();
   if (!write_lock(ec)) return 0;
   std::size_t sent = 0;
-  if (prepare('w', ec)) {
+  if (prepare_write(ec)) {
     for (;;) {
       ssize_t w = ::sendto(sysfd_, p, n, MSG_NOSIGNAL, to, tolen);
       if (w >= 0) {

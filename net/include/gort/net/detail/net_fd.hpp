@@ -88,6 +88,7 @@ class NetFD {
   void decref();
   void destroy();
   bool prepare(int mode, std::error_code& ec);
+  bool prepare_write(std::error_code& ec);
   bool wait(int mode, std::error_code& ec);
   bool prepare_read(std::error_code& ec, LazyBuffer* buf);
   void note_read(std::size_t got, std::size_t asked) noexcept {
