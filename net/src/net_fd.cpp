@@ -33,6 +33,16 @@ std::error_code poll_err(gort::detail::PollError e) {
   return {};
 }
 
+// The success test of prepare, prepare_write and wait. They leave ec alone
+// on success (every caller starts from a cleared code): building an empty
+// std::error_code calls into libstdc++ for system_category(), twice per
+// message otherwise.
+bool poll_ok(gort::detail::PollError e, std::error_code& ec) {
+  if (e == gort::detail::PollError::none) return true;
+  ec = poll_err(e);
+  return false;
+}
+
 }  // namespace
 
 int sys_socket(int family, int sotype, int proto, std::error_code& ec) {
@@ -98,15 +108,7 @@ void NetFD::destroy() {
   csema_.release();
 }
 
-// prepare and wait leave ec alone on success (every caller starts from a
-// cleared code): building an empty std::error_code calls into libstdc++ for
-// system_category(), twice per message otherwise.
-bool NetFD::prepare(int mode, std::error_code& ec) {
-  gort::detail::PollError e = gort::detail::poll_reset(pd_, mode);
-  if (e == gort::detail::PollError::none) return true;
-  ec = poll_err(e);
-  return false;
-}
+bool NetFD::prepare(int mode, std::error_code& ec) { return poll_ok(gort::detail::poll_reset(pd_, mode), ec); }
 
 // Writes check for errors but leave a write readiness latched before them
 // in place, where Go's pollReset clears it. Every epoll event of a writable
@@ -115,19 +117,9 @@ bool NetFD::prepare(int mode, std::error_code& ec) {
 // ready again). Left in place, a stale "ready" costs at most one extra
 // attempt when the socket buffer is full: block() consumes it, the write
 // fails with EAGAIN again, and the next block() parks.
-bool NetFD::prepare_write(std::error_code& ec) {
-  gort::detail::PollError e = gort::detail::poll_check_err(pd_, 'w');
-  if (e == gort::detail::PollError::none) return true;
-  ec = poll_err(e);
-  return false;
-}
+bool NetFD::prepare_write(std::error_code& ec) { return poll_ok(gort::detail::poll_check_err(pd_, 'w'), ec); }
 
-bool NetFD::wait(int mode, std::error_code& ec) {
-  gort::detail::PollError e = gort::detail::poll_wait(pd_, mode);
-  if (e == gort::detail::PollError::none) return true;
-  ec = poll_err(e);
-  return false;
-}
+bool NetFD::wait(int mode, std::error_code& ec) { return poll_ok(gort::detail::poll_wait(pd_, mode), ec); }
 
 // prepare('r'), or, after a short read on a stream, the wait its read(2)
 // would have led to (see drained_): poll_wait consumes a readiness event

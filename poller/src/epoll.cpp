@@ -114,8 +114,12 @@ std::int32_t netpoll(std::int64_t delay_ns, GQueue& ready) noexcept {
   }
   std::int32_t delta = 0;
   for (int i = 0; i < n; i++) {
-    // The pollDescs of a large batch are cold: start loading a few ahead.
-    if (i + 4 < n) __builtin_prefetch(reinterpret_cast<const void*>(evs[i + 4].data.u64 & ((std::uint64_t{1} << 48) - 1)), 1);
+    // The pollDescs of a large batch are cold: start loading a few ahead
+    // (not the eventfd's tag, which is no address).
+    if (i + 4 < n && evs[i + 4].data.u64 != kEventfdTag) {
+      std::uint64_t ignored;
+      __builtin_prefetch(PollDesc::untag(evs[i + 4].data.u64, ignored), 1);
+    }
     const epoll_event& ev = evs[i];
     if (ev.events == 0) continue;
     if (ev.data.u64 == kEventfdTag) {
