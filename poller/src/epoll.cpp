@@ -21,6 +21,7 @@
 
 #include "gort/poller/netpoll.hpp"
 #include "gort/scheduler/log.hpp"
+#include "gort/scheduler/prefetch.hpp"
 #include "gort/scheduler/sched.hpp"
 
 namespace gort::detail {
@@ -118,7 +119,7 @@ std::int32_t netpoll(std::int64_t delay_ns, GQueue& ready) noexcept {
     // (not the eventfd's tag, which is no address).
     if (i + 4 < n && evs[i + 4].data.u64 != kEventfdTag) {
       std::uint64_t ignored;
-      __builtin_prefetch(PollDesc::untag(evs[i + 4].data.u64, ignored), 1);
+      prefetch_write(PollDesc::untag(evs[i + 4].data.u64, ignored));
     }
     const epoll_event& ev = evs[i];
     if (ev.events == 0) continue;

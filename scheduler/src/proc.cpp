@@ -33,6 +33,7 @@
 #include "gort/scheduler/context.hpp"
 #include "gort/scheduler/log.hpp"
 #include "gort/scheduler/nanotime.hpp"
+#include "gort/scheduler/prefetch.hpp"
 #include "gort/scheduler/sched.hpp"
 #include "gort/scheduler/stack_pool.hpp"
 
@@ -45,6 +46,7 @@ __attribute__((tls_model("initial-exec"))) thread_local M* tls_m = nullptr;
 
 constexpr std::size_t kMinUsableStack = 8 * 1024;
 constexpr int kGfreeBatch = 32;  // Go: gfput/gfget move G's between the lists in batches of 32
+constexpr int kGfreeAhead = 4;   // gfget prefetches the G this many spawns ahead
 
 inline char* align_down(char* p, std::size_t a) {
   return reinterpret_cast<char*>(reinterpret_cast<std::uintptr_t>(p) & ~(a - 1));
@@ -108,31 +110,35 @@ G* galloc(std::size_t region_size) {
   return g;
 }
 
+// What spawning g writes: its first two lines, its entry object and initial
+// context just below it (see fiber.hpp).
+inline void prefetch_spawn(G* g) noexcept {
+  auto* top = reinterpret_cast<const char*>(g);
+  prefetch_write(top);
+  prefetch_write(top + 64);
+  prefetch_write(top - 64);
+  prefetch_write(top - 128);
+}
+
 G* gfget(P* p, std::size_t region_size) noexcept {
   Sched& s = sched();
   if (p != nullptr && region_size == s.config.stack_size) {
     if (p->ngfree == 0 && s.ngfree.load(std::memory_order_relaxed) > 0) {
-      std::lock_guard lk(s.lock);
-      // Lowest addresses first; the LIFO cache then hands them out from the
-      // top, so reverse them to keep spawns walking up through the slab.
-      int n = 0;
-      while (n < kGfreeBatch && !s.gfree.empty()) p->gfree[kGfreeBatch - 1 - n++] = s.gfree.take();
-      for (int i = 0; i < n; i++) p->gfree[i] = p->gfree[kGfreeBatch - n + i];
-      p->ngfree = n;
+      std::lock_guard lk(s.gfree_lock);
+      p->ngfree = static_cast<int>(s.gfree.take_batch(p->gfree, kGfreeBatch));
       s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
+      for (int i = 1; i <= kGfreeAhead && i <= p->ngfree; i++) prefetch_spawn(p->gfree[p->ngfree - i]);
     }
     if (p->ngfree == 0) return nullptr;
     G* g = p->gfree[--p->ngfree];
-    if (p->ngfree > 0) {
-      // The next spawn will write the next free G and the top of its stack:
-      // start loading them now.
-      G* next = p->gfree[p->ngfree - 1];
-      __builtin_prefetch(next, 1);
-      __builtin_prefetch(reinterpret_cast<char*>(next) - 64, 1);
+    if (p->ngfree >= kGfreeAhead) {
+      // A later spawn will write this free G and the top of its stack: start
+      // loading them now (exclusive: the G may have died on another P).
+      prefetch_spawn(p->gfree[p->ngfree - kGfreeAhead]);
     }
     return g;
   }
-  std::lock_guard lk(s.lock);
+  std::lock_guard lk(s.gfree_lock);
   if (region_size == s.config.stack_size) {
     G* g = s.gfree.take();
     s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
@@ -202,10 +208,10 @@ __attribute__((always_inline)) inline void finish_switch_inline(M* m, void* fctx
 __attribute__((always_inline)) inline void prefetch_fiber(G* g) noexcept {
   auto* top = reinterpret_cast<const char*>(g);
   auto* sp = static_cast<const char*>(g->ctx);
-  __builtin_prefetch(top, 1);
-  __builtin_prefetch(sp, 1);
-  __builtin_prefetch(sp + 64, 1);
-  for (int i = 1; i <= 6; i++) __builtin_prefetch(top - 64 * i, 1);
+  prefetch_write(top);
+  prefetch_write(sp);
+  prefetch_write(sp + 64);
+  for (int i = 1; i <= 6; i++) prefetch_write(top - 64 * i);
 }
 
 // Resumes execution on `next` (or g0 when null) after g stops. Returns the M
@@ -451,14 +457,15 @@ void gfput(P* p, G* g) noexcept {
   if (p != nullptr && g->region_size == s.config.stack_size) {
     if (p->ngfree == P::kGfreeMax) {
       // Go: gfput moves half of a full local cache to the global list.
-      std::lock_guard lk(s.lock);
-      while (p->ngfree > kGfreeBatch) s.gfree.put(p->gfree[--p->ngfree]);
+      std::lock_guard lk(s.gfree_lock);
+      s.gfree.put_batch(p->gfree + kGfreeBatch, static_cast<std::size_t>(p->ngfree - kGfreeBatch));
+      p->ngfree = kGfreeBatch;
       s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
     }
     p->gfree[p->ngfree++] = g;
     return;
   }
-  std::lock_guard lk(s.lock);
+  std::lock_guard lk(s.gfree_lock);
   if (g->region_size == s.config.stack_size) {
     s.gfree.put(g);
     s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);

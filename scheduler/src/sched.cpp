@@ -364,7 +364,19 @@ P* pidleget_spinning() noexcept {
 void wakep() noexcept {
   Sched& s = sched();
   if (s.nmspinning.load() != 0) return;
-  if (s.gomaxprocs == 1 && s.npidle.load() == 0) return;  // the only P is busy and will see the work
+  if (s.npidle.load() == 0) {
+    if (s.gomaxprocs == 1) return;  // the only P is busy and will see the work
+    // Every P is busy and one has already been asked to spin when it next
+    // runs out of work (needspinning, set below under the lock by an earlier
+    // wakep): asking again changes nothing. Without this check, a P that
+    // spawns or readies while all others run takes the CAS and sched.lock on
+    // every call (Go 1.21+ does; it cost SpawnJoin at GOMAXPROCS=2 a third of
+    // its time). The flag is read after the work was published, like
+    // nmspinning above; whoever clears it becomes spinning and rescans every
+    // queue afterwards. A race lost here costs parallelism, never the work:
+    // it sits in the caller's own queue.
+    if (s.needspinning.load() != 0) return;
+  }
   int zero = 0;
   if (!s.nmspinning.compare_exchange_strong(zero, 1)) return;
   P* p;

@@ -22,6 +22,7 @@
 
 #include "gort/scheduler/context.hpp"
 #include "gort/scheduler/nanotime.hpp"
+#include "gort/scheduler/prefetch.hpp"
 #include "gort/scheduler/sched.hpp"
 #include "gort/scheduler/spin_lock.hpp"
 
@@ -31,6 +32,7 @@ namespace {
 
 constexpr int kStealTries = 4;  // Go: stealTries
 constexpr std::int64_t kSpinWatchNs = 50'000;  // how long a spinning M watches for work before parking
+constexpr std::int64_t kWatchPollNs = 5'000;   // and how often it looks
 
 // Go: checkTimersNoP. The earliest timer over all P's (0: none).
 std::int64_t earliest_timer(Sched& s, std::int64_t pollUntil) noexcept {
@@ -83,15 +85,56 @@ G* steal_work(M* m, P* p, std::int64_t now, std::int64_t& pollUntil, bool& new_w
   return nullptr;
 }
 
-// For the spin watch: work queued in some P's ring. A G in runnext is left
-// to its owner (Go's stealWork also takes runnext only on its last pass, after
-// backing off): a runnext that changes at every channel hand-off would send the
-// watcher stealing in a loop and make the owner's writes to it cross cores.
+// Work queued in some P's ring (the re-check of a spinning M that gives up).
+// A G in runnext is left to its owner, as in the spin watch below (Go's
+// stealWork also takes runnext only on its last pass, after backing off): a
+// runnext that changes at every channel hand-off would send the checker
+// stealing in a loop and make the owner's writes to it cross cores.
 bool any_local_work(Sched& s) noexcept {
   for (P* p : s.allp) {
     if (!p->runq.ring_empty()) return true;
   }
   return false;
+}
+
+// The spin watch of find_runnable: polls, reading only, about every
+// kWatchPollNs until `until`. Returns true (go back and look) when the global
+// queue has work, a timer is due, or the runtime is exiting - or when some
+// other P's ring has held work through a whole poll interval without its owner
+// taking any (its head did not move). Work that its owner is draining is
+// left to it: a fiber readied or spawned on a P has its descriptor and stack
+// top in that P's cache, and when fibers are short, moving them to another
+// core costs more than running them (BenchmarkSpawnJoin at GOMAXPROCS=2 went
+// from 76 to ~50 ns when this watcher stopped snatching each new fiber). Work
+// that sits is taken after one to two intervals, sooner than a parked M would
+// be woken (tens of microseconds in a VM).
+bool watch_for_work(Sched& s, M* m, P* p, std::int64_t until, std::int64_t pollUntil) noexcept {
+  constexpr std::uint64_t kSeen = std::uint64_t{1} << 32;
+  m->watch_heads.assign(s.allp.size(), 0);  // head seen at the last poll | kSeen, per P
+  std::int64_t next_poll = nanotime() + kWatchPollNs;
+  for (;;) {
+    for (int i = 0; i < 32; i++) cpu_relax();
+    std::int64_t now = nanotime();
+    if (now < next_poll) continue;
+    next_poll = now + kWatchPollNs;
+    if (s.exiting.load(std::memory_order_relaxed) || s.runqsize.load(std::memory_order_relaxed) != 0 ||
+        (pollUntil != 0 && now >= pollUntil)) {
+      return true;
+    }
+    for (std::size_t k = 0; k < s.allp.size(); k++) {
+      P* p2 = s.allp[k];
+      if (p2 == p) continue;
+      std::uint32_t h = p2->runq.head_relaxed();
+      if (h == p2->runq.tail_relaxed()) {
+        m->watch_heads[k] = 0;
+      } else if (m->watch_heads[k] == (kSeen | h)) {
+        return true;  // the same head as one poll ago: its owner is not getting to it
+      } else {
+        m->watch_heads[k] = kSeen | h;
+      }
+    }
+    if (now >= until) return false;
+  }
 }
 
 }  // namespace
@@ -144,18 +187,11 @@ top:
     // Go parks here. gort first watches for work for a little while, still
     // counted as spinning: while it does, wakep() costs submitters one load
     // instead of a futex wake, which in a VM means an inter-processor
-    // interrupt and tens of microseconds. Polling reads only (queue heads),
-    // one round per ~2 us; any work found sends us back to the top.
-    // Only with other P's to watch, and not while fibers wait for I/O (the
-    // poller, blocking in the kernel, reacts to that better).
-    std::int64_t until = s.gomaxprocs > 1 && !s.poll->has_waiters() ? now + kSpinWatchNs : 0;
-    while (until != 0) {
-      for (int i = 0; i < 256; i++) cpu_relax();
-      if (s.exiting.load(std::memory_order_relaxed) || s.runqsize.load(std::memory_order_relaxed) != 0 ||
-          any_local_work(s) || (pollUntil != 0 && nanotime() >= pollUntil)) {
-        goto top;
-      }
-      if (nanotime() >= until) break;
+    // interrupt and tens of microseconds. Only with other P's to watch, and
+    // not while fibers wait for I/O (the poller, blocking in the kernel,
+    // reacts to that better). See watch_for_work.
+    if (s.gomaxprocs > 1 && !s.poll->has_waiters()) {
+      if (watch_for_work(s, m, p, now + kSpinWatchNs, pollUntil)) goto top;
     }
   }
 

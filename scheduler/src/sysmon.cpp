@@ -126,14 +126,14 @@ std::size_t scavenge_stacks() {
   Sched& s = sched();
   std::vector<G*> batch;
   {
-    std::lock_guard lk(s.lock);
+    std::lock_guard lk(s.gfree_lock);
     s.gfree.take_aged(batch);
     for (auto& [size, set] : s.gfree_other) set.take_aged(batch);
     s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
   }
   if (batch.empty()) return 0;
   for (G* g : batch) StackPool::scavenge({g->region, g->region_size, g->guard, g->slab, g->slab_id});
-  std::lock_guard lk(s.lock);
+  std::lock_guard lk(s.gfree_lock);
   for (G* g : batch) {
     if (g->region_size == s.config.stack_size) {
       s.gfree.put_scavenged(g);

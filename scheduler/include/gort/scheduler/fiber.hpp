@@ -109,25 +109,29 @@ struct alignas(64) G {
   std::int64_t waitsince = 0;  // coarse nanotime of the last park (fiber dumps)
   char* stack_lo = nullptr;    // usable stack: [stack_lo, stack_hi)
 
-  // Colder: spawn, exit, dumps, the stack pool.
+  // Second line: what spawn writes and a fiber's first and last run read
+  // (newproc, fiber_main, goexit, gfput). A fiber spawned on one P and
+  // stolen by another moves these two lines and the top of its stack, no
+  // more (with short fibers that is most of what work stealing costs).
   std::uint64_t id = 0;
   char* stack_hi = nullptr;
-  // Stack region [region, region + region_size): guard at the bottom, this G
-  // at the top.
-  char* region = nullptr;
-  std::size_t region_size = 0;
-  std::size_t guard = 0;  // inaccessible bytes at the region's bottom
-  char* slab = nullptr;   // the stack pool slab holding the region (free-list locality)
-  std::uint32_t slab_id = 0;
-
   void* entry_obj = nullptr;
   void (*entry_invoke)(void*) = nullptr;
   void (*entry_destroy)(void*) noexcept = nullptr;
-
   void* asan_fake_stack = nullptr;  // ASan's fake-stack handle across switches
-  G* allglink = nullptr;            // list of every G carved in this run
+  std::size_t region_size = 0;
+
+  // Third line, written once when the G is carved: the stack pool's view.
+  // Stack region [region, region + region_size): guard at the bottom, this G
+  // at the top.
+  char* region = nullptr;
+  std::size_t guard = 0;  // inaccessible bytes at the region's bottom
+  char* slab = nullptr;   // the stack pool slab holding the region (free-list locality)
+  std::uint32_t slab_id = 0;
+  G* allglink = nullptr;  // list of every G carved in this run
 };
 static_assert(offsetof(G, stack_lo) + sizeof(char*) <= 64, "G's switch fields must share its first cache line");
+static_assert(offsetof(G, region_size) + sizeof(std::size_t) <= 128, "what spawn and exit touch must fit in the G's first two lines");
 
 // The word at the bottom of every usable stack; a switch away from a fiber
 // whose canary changed reports a stack overflow (the fallback detector when

@@ -12,6 +12,13 @@
 // bitmap of their own (by slab number): put and take are O(1) (amortised),
 // and take() returns the lowest free G of the lowest slab. The per-P caches in front of it stay LIFO (hot G's).
 //
+// In front of the ordered set sits a short LIFO of recently freed G's
+// (`recent_`, at most kRecentMax). Per-P caches spill into it and refill from
+// it a batch at a time with one copy, so a P that spawns while another one
+// reaps (work stealing spreads short fibers over P's) moves 32 G's per lock
+// hold without touching each G or the bitmaps; those G's are hot anyway.
+// Whatever outlives a scavenge period joins the ordered set.
+//
 // It also drives stack scavenging: G's free for a whole sysmon scavenge
 // period get their stack pages released (take_aged / put_scavenged), so a
 // burst of fibers does not pin its peak memory forever.
@@ -30,30 +37,49 @@ namespace gort::detail {
 
 class GFreeSet {
  public:
-  std::size_t size() const noexcept { return nfree_; }
-  bool empty() const noexcept { return nfree_ == 0; }
+  static constexpr std::size_t kRecentMax = 1024;
+
+  std::size_t size() const noexcept { return nfree_ + recent_.size(); }
+  bool empty() const noexcept { return size() == 0; }
   // Free G's whose stack pages have not been released yet.
-  std::size_t unscavenged() const noexcept { return nfree_ - nscavenged_; }
+  std::size_t unscavenged() const noexcept { return size() - nscavenged_; }
 
   // A dead G whose stack was just in use.
   void put(G* g) { insert(g, false); }
 
-  G* take() noexcept {
-    if (nfree_ == 0) return nullptr;
-    std::size_t id = first_partial();
-    Slab& s = slabs_[id];
-    for (std::size_t w = 0; w < s.free.size(); w++) {
-      if (s.free[w] == 0) continue;
-      std::uint64_t bit = s.free[w] & -s.free[w];
-      std::size_t slot = w * 64 + static_cast<std::size_t>(__builtin_ctzll(bit));
-      s.free[w] &= ~bit;
-      s.aged[w] &= ~bit;
-      if (s.scavenged[w] & bit) nscavenged_--;
-      if (--s.nfree == 0) clear_partial(id);
-      nfree_--;
-      return s.gs[slot];
+  // A per-P cache's spill: n dead G's, hottest last.
+  void put_batch(G* const* gs, std::size_t n) {
+    if (recent_.size() + n <= kRecentMax) {
+      recent_.insert(recent_.end(), gs, gs + n);
+      return;
     }
-    return nullptr;  // unreachable: a partial slab has a set bit
+    for (std::size_t i = 0; i < n; i++) insert(gs[i], false);
+  }
+
+  // A per-P cache's refill: up to max G's into out[0..n), returns n. Recent
+  // ones first (hottest last, as a LIFO cache pops them), else lowest
+  // addresses, ordered so that the cache pops the lowest first.
+  std::size_t take_batch(G** out, std::size_t max) noexcept {
+    if (!recent_.empty()) {
+      std::size_t n = recent_.size() < max ? recent_.size() : max;
+      std::size_t from = recent_.size() - n;
+      for (std::size_t i = 0; i < n; i++) out[i] = recent_[from + i];
+      recent_.resize(from);
+      return n;
+    }
+    std::size_t n = 0;
+    while (n < max && nfree_ > 0) out[max - 1 - n++] = take_ordered();
+    for (std::size_t i = 0; i < n; i++) out[i] = out[max - n + i];
+    return n;
+  }
+
+  G* take() noexcept {
+    if (!recent_.empty()) {
+      G* g = recent_.back();
+      recent_.pop_back();
+      return g;
+    }
+    return take_ordered();
   }
 
   // Scavenging (Go: the background scavenger / freeing the stacks of dead
@@ -62,6 +88,8 @@ class GFreeSet {
   // the caller releases them outside the lock and gives them back with
   // put_scavenged(). Every G free now counts as aged for the next call.
   void take_aged(std::vector<G*>& out) {
+    for (G* g : recent_) insert(g, false);  // not aged yet: next period
+    recent_.clear();
     for (std::size_t id = 0; id < slabs_.size(); id++) {
       Slab& s = slabs_[id];
       for (std::size_t w = 0; w < s.free.size(); w++) {
@@ -82,6 +110,24 @@ class GFreeSet {
   void put_scavenged(G* g) { insert(g, true); }
 
  private:
+  G* take_ordered() noexcept {
+    if (nfree_ == 0) return nullptr;
+    std::size_t id = first_partial();
+    Slab& s = slabs_[id];
+    for (std::size_t w = 0; w < s.free.size(); w++) {
+      if (s.free[w] == 0) continue;
+      std::uint64_t bit = s.free[w] & -s.free[w];
+      std::size_t slot = w * 64 + static_cast<std::size_t>(__builtin_ctzll(bit));
+      s.free[w] &= ~bit;
+      s.aged[w] &= ~bit;
+      if (s.scavenged[w] & bit) nscavenged_--;
+      if (--s.nfree == 0) clear_partial(id);
+      nfree_--;
+      return s.gs[slot];
+    }
+    return nullptr;  // unreachable: a partial slab has a set bit
+  }
+
   struct Slab {
     std::vector<std::uint64_t> free;       // 1 = free
     std::vector<std::uint64_t> aged;       // 1 = free since the last take_aged
@@ -134,6 +180,7 @@ class GFreeSet {
   std::size_t first_word_ = 0;           // no partial slab below this word
   std::size_t nfree_ = 0;
   std::size_t nscavenged_ = 0;  // free G's with the scavenged bit
+  std::vector<G*> recent_;      // LIFO of recent spills, never scavenged
 };
 
 }  // namespace gort::detail

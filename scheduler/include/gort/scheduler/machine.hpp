@@ -22,6 +22,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <vector>
 #include <cstdint>
 #include <thread>
 
@@ -53,6 +54,7 @@ struct alignas(64) M {
   std::thread thread;                // empty for M0 (the thread that called run)
   pthread_t pthread{};
   std::uint64_t fastrand = 0;        // per-M xorshift state (steal order)
+  std::vector<std::uint64_t> watch_heads;  // find_runnable's spin watch (schedule.cpp)
 
   // Addresses of this thread's errno and C++ exception globals, taken once
   // when the thread becomes an M. A fiber's copies are saved and restored

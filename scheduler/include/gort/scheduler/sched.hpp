@@ -79,9 +79,12 @@ struct Sched {
   int mrunning = 0;                 // guarded by lock; threads still in their loop
   std::condition_variable_any mexited;  // signalled when mrunning drops
   // Free G's: default stack size (Go: sched.gFree) and other sizes, lowest
-  // address first (g_free_set.hpp).
-  GFreeSet gfree;                                         // guarded by lock
-  std::unordered_map<std::size_t, GFreeSet> gfree_other;  // guarded by lock
+  // address first (g_free_set.hpp). Their own lock, as Go's sched.gFree.lock:
+  // a spawning P refills its cache while another spills its dead G's, and
+  // neither should wait behind run queue or idle-list traffic.
+  alignas(64) RuntimeMutex gfree_lock;
+  GFreeSet gfree;                                         // guarded by gfree_lock
+  std::unordered_map<std::size_t, GFreeSet> gfree_other;  // guarded by gfree_lock
   alignas(64) std::atomic<std::size_t> ngfree{0};         // mirror of gfree.size()
 
   // Every G carved in this run (Go: allgs), for dumps and teardown.
