@@ -46,7 +46,7 @@ __attribute__((tls_model("initial-exec"))) thread_local M* tls_m = nullptr;
 
 constexpr std::size_t kMinUsableStack = 8 * 1024;
 constexpr int kGfreeBatch = 32;  // Go: gfput/gfget move G's between the lists in batches of 32
-constexpr int kGfreeAhead = 4;   // gfget prefetches the G this many spawns ahead
+constexpr int kGfreeAhead = 8;   // gfget prefetches the G this many spawns ahead
 
 inline char* align_down(char* p, std::size_t a) {
   return reinterpret_cast<char*>(reinterpret_cast<std::uintptr_t>(p) & ~(a - 1));
@@ -196,19 +196,22 @@ __attribute__((always_inline)) inline void finish_switch_inline(M* m, void* fctx
   }
 }
 
-// Prefetches what resuming g touches first: its descriptor, the context
-// saved on its stack and the frame that saved it, and the frames just below
-// the G (its entry object and outermost calls). Fixed offsets, no loop: a
-// fiber parked in I/O has ~0.5 KiB of frames between the two ends, so this
-// covers most of it. Never above the G: it sits at the top of its region,
-// and above it starts the next region's guard page, where a prefetch costs a
-// page walk that finds nothing (SpawnJoin went from 50 to 76 ns when it
-// did). Below the saved context is the fiber's own stack, always mapped. g
-// may be stale (see RunQueue::peek); prefetches never fault.
+// Prefetches what resuming g touches first: the context saved on its stack
+// and the frame that saved it, and the frames just below the G (its entry
+// object and outermost calls). Fixed offsets, no loop: a fiber parked in I/O
+// has ~0.6 KiB of frames between the two ends, so this covers most of it.
+// Never above the G: it sits at the top of its region, and above it starts
+// the next region's guard page, where a prefetch costs a page walk that
+// finds nothing (SpawnJoin went from 50 to 76 ns when it did). Below the
+// saved context is the fiber's own stack, always mapped. g may be stale (see
+// RunQueue::peek); prefetches never fault. Reading g->ctx is a load, not a
+// prefetch: g's own line must have been requested earlier (switch_to does it
+// two switches ahead), or this waits for it - and a G spawned or last run on
+// another core costs a cross-core miss (at GOMAXPROCS=2 with the vCPUs far
+// apart, that wait was a sixth of SpawnJoin's time).
 __attribute__((always_inline)) inline void prefetch_fiber(G* g) noexcept {
   auto* top = reinterpret_cast<const char*>(g);
   auto* sp = static_cast<const char*>(g->ctx);
-  prefetch_write(top);
   prefetch_write(sp);
   prefetch_write(sp + 64);
   for (int i = 1; i <= 6; i++) prefetch_write(top - 64 * i);
@@ -228,8 +231,12 @@ __attribute__((always_inline)) inline M* switch_to(M* m, G* g, G* next, bool inh
   if (next != nullptr) {
     // With many fibers in rotation (a connection each), the next one's
     // descriptor and the top of its stack are cold: start loading the one
-    // after it now, so its misses overlap with this fiber's run.
-    if (G* after = m->p->runq.peek()) prefetch_fiber(after);
+    // after it now, so its misses overlap with this fiber's run, and the
+    // descriptor of the one two further on, whose ctx the switch after next
+    // reads.
+    RunQueue& q = m->p->runq;
+    if (G* later = q.peek(2)) prefetch_write(later);
+    if (G* after = q.peek(0)) prefetch_fiber(after);
     execute(m, next, inherit);
     t = jump(next->ctx, rec, fake, next->stack_lo,
              static_cast<std::size_t>(next->stack_hi - next->stack_lo));

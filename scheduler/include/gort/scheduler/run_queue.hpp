@@ -47,14 +47,14 @@ class RunQueue {
     return runnext_.exchange(g, std::memory_order_acq_rel);
   }
 
-  // Owner only: the G the next pop from the ring would return, as a prefetch
-  // hint. Relaxed and possibly stale (a thief may take it meanwhile): use it
-  // for nothing but prefetching (G memory is never unmapped, so even a stale
-  // pointer reads harmlessly).
-  G* peek() const noexcept {
+  // Owner only: the G the k-th next pop from the ring would return (0: the
+  // next), as a prefetch hint. Relaxed and possibly stale (a thief may take
+  // it meanwhile): use it for nothing but prefetching (G memory is never
+  // unmapped, so even a stale pointer reads harmlessly).
+  G* peek(std::uint32_t k = 0) const noexcept {
     std::uint32_t h = head_.load(std::memory_order_relaxed);
-    if (tail_.load(std::memory_order_relaxed) == h) return nullptr;
-    return slots_[h % kSize].load(std::memory_order_relaxed);
+    if (tail_.load(std::memory_order_relaxed) - h <= k) return nullptr;
+    return slots_[(h + k) % kSize].load(std::memory_order_relaxed);
   }
 
   // Owner only. runnext first (inherit = true), then the ring head.
