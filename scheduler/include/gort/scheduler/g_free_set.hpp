@@ -39,6 +39,10 @@ class GFreeSet {
  public:
   static constexpr std::size_t kRecentMax = 1024;
 
+  // The recent LIFO's room is reserved up front: spills happen under the
+  // lock on the spawn/exit path, which must not allocate.
+  GFreeSet() { recent_.reserve(kRecentMax); }
+
   std::size_t size() const noexcept { return nfree_ + recent_.size(); }
   bool empty() const noexcept { return size() == 0; }
   // Free G's whose stack pages have not been released yet.
