@@ -33,6 +33,7 @@ namespace {
 constexpr int kStealTries = 4;  // Go: stealTries
 constexpr std::int64_t kSpinWatchNs = 50'000;  // how long a spinning M watches for work before parking
 constexpr std::int64_t kWatchPollNs = 5'000;   // and how often it looks
+constexpr std::uint32_t kWatchBacklog = 4;     // polls' worth of a P's ring it leaves to its owner
 
 // Go: checkTimersNoP. The earliest timer over all P's (0: none).
 std::int64_t earliest_timer(Sched& s, std::int64_t pollUntil) noexcept {
@@ -100,14 +101,15 @@ bool any_local_work(Sched& s) noexcept {
 // The spin watch of find_runnable: polls, reading only, about every
 // kWatchPollNs until `until`. Returns true (go back and look) when the global
 // queue has work, a timer is due, or the runtime is exiting - or when some
-// other P's ring has held work through a whole poll interval without its owner
-// taking any (its head did not move). Work that its owner is draining is
+// other P's ring holds work its owner is not getting to: its head did not
+// move for a whole poll interval, or at the pace it moved the ring would
+// last more than kWatchBacklog intervals. Work that its owner is draining is
 // left to it: a fiber readied or spawned on a P has its descriptor and stack
 // top in that P's cache, and when fibers are short, moving them to another
 // core costs more than running them (BenchmarkSpawnJoin at GOMAXPROCS=2 went
-// from 76 to ~50 ns when this watcher stopped snatching each new fiber). Work
-// that sits is taken after one to two intervals, sooner than a parked M would
-// be woken (tens of microseconds in a VM).
+// from 76 to ~50 ns when this watcher stopped snatching each new fiber).
+// Work that sits is taken after one to two intervals, sooner than a parked M
+// would be woken (tens of microseconds in a VM).
 bool watch_for_work(Sched& s, M* m, P* p, std::int64_t until, std::int64_t pollUntil) noexcept {
   constexpr std::uint64_t kSeen = std::uint64_t{1} << 32;
   m->watch_heads.assign(s.allp.size(), 0);  // head seen at the last poll | kSeen, per P
@@ -125,13 +127,18 @@ bool watch_for_work(Sched& s, M* m, P* p, std::int64_t until, std::int64_t pollU
       P* p2 = s.allp[k];
       if (p2 == p) continue;
       std::uint32_t h = p2->runq.head_relaxed();
-      if (h == p2->runq.tail_relaxed()) {
+      std::uint32_t t = p2->runq.tail_relaxed();
+      std::uint64_t seen = m->watch_heads[k];
+      if (h == t) {
         m->watch_heads[k] = 0;
-      } else if (m->watch_heads[k] == (kSeen | h)) {
-        return true;  // the same head as one poll ago: its owner is not getting to it
-      } else {
-        m->watch_heads[k] = kSeen | h;
+        continue;
       }
+      if (seen & kSeen) {
+        std::uint32_t moved = h - static_cast<std::uint32_t>(seen);  // pops since the last poll
+        if (moved == 0) return true;  // its owner is not getting to it
+        if (t - h > kWatchBacklog * moved) return true;  // nor soon enough
+      }
+      m->watch_heads[k] = kSeen | h;
     }
     if (now >= until) return false;
   }
