@@ -22,7 +22,6 @@
 
 #include "gort/scheduler/context.hpp"
 #include "gort/scheduler/nanotime.hpp"
-#include "gort/scheduler/prefetch.hpp"
 #include "gort/scheduler/sched.hpp"
 #include "gort/scheduler/spin_lock.hpp"
 
