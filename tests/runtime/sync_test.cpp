@@ -483,29 +483,37 @@ TEST_CASE("Mutex: a lock-heavy fiber asked to yield does so at lock(), on its ow
   // One P. Fiber A only locks and unlocks (never enters the runtime otherwise);
   // fiber B can run only if A yields. sysmon's request after 10 ms is honoured
   // at A's next lock(): no second thread takes the P from A (retakes_hog 0).
+  // If the OS deschedules A's thread for 10 ms more right after the request
+  // (a loaded CI machine: 4 runs in 30 failed with both CPUs busy, before and
+  // after this check was written), sysmon rightly takes the P; so the
+  // scenario gets three tries, and a lock() that never yields fails all three.
   std::string sched;
   long rounds = 0;
-  gort::run(gort::Config{.gomaxprocs = 1}, [&] {
-    gort::Mutex mu;
-    std::atomic<bool> stop{false};
-    gort::WaitGroup wg;
-    wg.add(2);
-    gort::go([&] {
-      // B is queued behind A, which keeps the P until it yields.
+  for (int attempt = 0; attempt < 3; attempt++) {
+    rounds = 0;
+    gort::run(gort::Config{.gomaxprocs = 1}, [&] {
+      gort::Mutex mu;
+      std::atomic<bool> stop{false};
+      gort::WaitGroup wg;
+      wg.add(2);
       gort::go([&] {
-        stop = true;
+        // B is queued behind A, which keeps the P until it yields.
+        gort::go([&] {
+          stop = true;
+          wg.done();
+        });
+        while (!stop.load(std::memory_order_relaxed)) {
+          mu.lock();
+          rounds++;
+          mu.unlock();
+        }
         wg.done();
       });
-      while (!stop.load(std::memory_order_relaxed)) {
-        mu.lock();
-        rounds++;
-        mu.unlock();
-      }
-      wg.done();
+      wg.wait();
+      sched = gort::debug::sched_json();
     });
-    wg.wait();
-    sched = gort::debug::sched_json();
-  });
+    if (sched.find("\"retakes_hog\":0") != std::string::npos) break;
+  }
   INFO(sched);
   REQUIRE(rounds > 0);
   REQUIRE(sched.find("\"retakes_hog\":0") != std::string::npos);
