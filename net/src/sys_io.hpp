@@ -58,9 +58,6 @@ inline long raw(long n, long a, long b, long c, long d, long e, long f) noexcept
 #endif
 
 #if defined(GORT_RAW_SYSCALLS)
-inline ssize_t read(int fd, void* buf, size_t n) noexcept {
-  return raw(SYS_read, fd, reinterpret_cast<long>(buf), static_cast<long>(n));
-}
 inline ssize_t recv(int fd, void* buf, size_t n, int flags) noexcept {
   return raw(SYS_recvfrom, fd, reinterpret_cast<long>(buf), static_cast<long>(n), flags, 0, 0);
 }
@@ -81,7 +78,6 @@ inline ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
 inline ssize_t neg_errno(ssize_t r) noexcept { return r < 0 ? -errno : r; }
 #if defined(__linux__)
 // Other Linux architectures: syscall(2), still without the cancellation bracket.
-inline ssize_t read(int fd, void* buf, size_t n) noexcept { return neg_errno(::syscall(SYS_read, fd, buf, n)); }
 inline ssize_t recv(int fd, void* buf, size_t n, int flags) noexcept {
   return neg_errno(::syscall(SYS_recvfrom, fd, buf, n, flags, nullptr, nullptr));
 }
@@ -96,7 +92,6 @@ inline ssize_t sendmsg(int fd, const msghdr* msg, int flags) noexcept {
   return neg_errno(::syscall(SYS_sendmsg, fd, msg, flags));
 }
 #else
-inline ssize_t read(int fd, void* buf, size_t n) noexcept { return neg_errno(::read(fd, buf, n)); }
 inline ssize_t recv(int fd, void* buf, size_t n, int flags) noexcept { return neg_errno(::recv(fd, buf, n, flags)); }
 inline ssize_t send(int fd, const void* buf, size_t n, int flags) noexcept {
   return neg_errno(::send(fd, buf, n, flags));

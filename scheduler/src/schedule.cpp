@@ -125,7 +125,7 @@ bool watch_for_work(Sched& s, M* m, P* p, std::int64_t until, std::int64_t pollU
     for (std::size_t k = 0; k < s.allp.size(); k++) {
       P* p2 = s.allp[k];
       if (p2 == p) continue;
-      std::uint32_t h = p2->runq.head_relaxed();
+      std::uint32_t h = p2->runq.head_acquire();
       std::uint32_t t = p2->runq.tail_relaxed();
       std::uint64_t seen = m->watch_heads[k];
       if (h == t) {

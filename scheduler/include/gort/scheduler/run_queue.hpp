@@ -109,8 +109,6 @@ class RunQueue {
   }
   std::uint32_t head_acquire() const noexcept { return head_.load(std::memory_order_acquire); }
   std::uint32_t tail_relaxed() const noexcept { return tail_.load(std::memory_order_relaxed); }
-  // Any thread; racy (the spin watch: has the owner taken anything since?).
-  std::uint32_t head_relaxed() const noexcept { return head_.load(std::memory_order_relaxed); }
 
   // Any thread. Go: runqempty - re-reads tail so that a G moving from runnext
   // into the ring between the loads is not missed.
