@@ -121,28 +121,17 @@ bool NetFD::prepare_write(std::error_code& ec) { return poll_ok(gort::detail::po
 
 bool NetFD::wait(int mode, std::error_code& ec) { return poll_ok(gort::detail::poll_wait(pd_, mode), ec); }
 
-// prepare('r'), or, after a short read on a stream, one of two ways to
-// skip the read(2) that would most likely fail with EAGAIN:
-// - deferred (see defer_skip_): let the other runnable fibers run first,
-//   then prepare('r') (which drops a readiness event the poller latched
-//   meanwhile: the read that follows takes its data) and read. `deferred`
-//   tells the caller to report the read's outcome to note_deferred.
-// - the wait its read(2) would have led to (see drained_): poll_wait
-//   consumes a readiness event that came meanwhile, or parks until one
-//   comes, the deadline passes or the fd closes.
-bool NetFD::prepare_read(std::error_code& ec, LazyBuffer* buf, bool& deferred) {
+// prepare('r'), or, after a short read on a stream, the wait its read(2)
+// would have led to (see drained_): poll_wait consumes a readiness event
+// that came meanwhile, or parks until one comes, the deadline passes or
+// the fd closes.
+bool NetFD::prepare_read(std::error_code& ec, LazyBuffer* buf) {
   if (!drained_.load(std::memory_order_relaxed)) return prepare('r', ec);
   drained_.store(false, std::memory_order_relaxed);
   // End of stream, an error or urgent data may be pending behind the short
   // read: read first, as Go always does.
   if (gort::detail::poll_read_hup(pd_)) return prepare('r', ec);
   if (buf != nullptr) buf->release();
-  if (defer_skip_ != 0) {
-    defer_skip_--;
-  } else if (gort::detail::yield_for_io()) {
-    deferred = true;
-    return prepare('r', ec);
-  }
   return wait('r', ec);
 }
 
@@ -187,15 +176,10 @@ std::size_t NetFD::read(void* p, std::size_t n, std::error_code& ec) {
   ec.clear();
   if (!read_lock(ec)) return 0;
   std::size_t got = 0;
-  bool deferred = false;
-  if (n > 0 && prepare_read(ec, nullptr, deferred)) {
+  if (n > 0 && prepare_read(ec, nullptr)) {
     if (is_stream_ && n > kMaxRW) n = kMaxRW;
     for (;;) {
       ssize_t r = sys::recv(sysfd_, p, n, 0);
-      if (deferred && r != -EINTR) {
-        note_deferred(r != -EAGAIN);
-        deferred = false;
-      }
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         note_read(got, n);
@@ -217,17 +201,12 @@ std::size_t NetFD::read_lazy(LazyBuffer& buf, std::error_code& ec) {
   ec.clear();
   if (!read_lock(ec)) return 0;
   std::size_t got = 0;
-  bool deferred = false;
-  if (prepare_read(ec, &buf, deferred)) {
+  if (prepare_read(ec, &buf)) {
     for (;;) {
       std::span<char> sp = buf.acquire();
       std::size_t n = sp.size();
       if (is_stream_ && n > kMaxRW) n = kMaxRW;
       ssize_t r = sys::recv(sysfd_, sp.data(), n, 0);
-      if (deferred && r != -EINTR) {
-        note_deferred(r != -EAGAIN);
-        deferred = false;
-      }
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         note_read(got, n);
@@ -253,14 +232,9 @@ std::size_t NetFD::readv(const iovec* iov, int cnt, std::error_code& ec) {
   ec.clear();
   if (!read_lock(ec)) return 0;
   std::size_t got = 0;
-  bool deferred = false;
-  if (prepare_read(ec, nullptr, deferred)) {
+  if (prepare_read(ec, nullptr)) {
     for (;;) {
       ssize_t r = sys::readv(sysfd_, iov, cnt);
-      if (deferred && r != -EINTR) {
-        note_deferred(r != -EAGAIN);
-        deferred = false;
-      }
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         std::size_t want = 0;

@@ -103,22 +103,11 @@ void netpoll_break() noexcept {
   }
 }
 
-namespace {
-// Whether this thread's last netpoll read a full batch. Set here and read
-// by the same thread right after netpoll returns (netpoll_filled), with no
-// fiber switch in between: safe as a thread_local.
-thread_local bool t_filled = false;
-}  // namespace
-
-bool netpoll_filled() noexcept { return t_filled; }
-
 std::int32_t netpoll(std::int64_t delay_ns, GQueue& ready) noexcept {
-  t_filled = false;
   if (g_epfd < 0) return 0;
   epoll_event evs[128];  // Go reads at most 128 events per call
   int saved = errno;
   int n = wait(evs, 128, delay_ns);
-  t_filled = n == 128;
   if (n < 0) {
     if (errno != EINTR) log_error("gort: netpoll: epoll wait failed: errno %d", errno);
     errno = saved;

@@ -88,15 +88,7 @@ void netpoll_break() noexcept {
   }
 }
 
-namespace {
-// See epoll.cpp: set by netpoll, read by the same thread right after it.
-thread_local bool t_filled = false;
-}  // namespace
-
-bool netpoll_filled() noexcept { return t_filled; }
-
 std::int32_t netpoll(std::int64_t delay_ns, GQueue& ready) noexcept {
-  t_filled = false;
   if (g_kq < 0) return 0;
   struct timespec ts;
   struct timespec* tsp = nullptr;
@@ -112,7 +104,6 @@ std::int32_t netpoll(std::int64_t delay_ns, GQueue& ready) noexcept {
   struct kevent evs[64];  // Go reads at most 64 events per call
   int saved = errno;
   int n = kevent(g_kq, nullptr, 0, evs, 64, tsp);
-  t_filled = n == 64;
   if (n < 0) {
     if (errno != EINTR && errno != ETIMEDOUT) log_error("gort: netpoll: kevent failed: errno %d", errno);
     errno = saved;

@@ -380,8 +380,6 @@ void NetPollHook::poll(std::int64_t delay_ns, GQueue& ready) noexcept {
   poll_adjust_waiters(delta);
 }
 
-bool NetPollHook::poll_filled() const noexcept { return netpoll_filled(); }
-
 void NetPollHook::abandon_waiters() noexcept {
   cache().for_each([](PollDesc* pd) {
     for (auto* slot : {&pd->rg, &pd->wg}) {

@@ -669,49 +669,6 @@ bool to_global_commit(G* g, void*) {
 }
 }  // namespace
 
-bool yield_for_io() noexcept {
-  M* m = current_m();
-  if (m == nullptr || m->in_runtime.load(std::memory_order_relaxed) != 0) return false;
-  Sched& s = sched();
-  P* p = m->p;
-  if (p == nullptr || (p->runq.empty() && s.runqsize.load(std::memory_order_relaxed) == 0)) return false;
-  RuntimeScope scope(false);
-  m = current_m();
-  p = m->p;
-  if (p == nullptr) return false;  // lost it to sysmon just now: park instead
-  // A round is over when as many fibers have started as were runnable when
-  // it began (schedtick counts starts). Then poll, as find_runnable would if
-  // the queues ran dry, but until the kernel's ready list is empty (batches
-  // of 128 events, at most 64 of them): while readers defer, most of what it
-  // holds is stale (data a deferred read already took), and a fiber that
-  // missed and parked would otherwise wait for 128 a round to reach its
-  // event - 7 rounds at 1,000 connections, a p99.9 of 30 ms (3 times
-  // Asio's) where draining gives 12 ms.
-  std::uint32_t tick = p->schedtick.load(std::memory_order_relaxed);
-  if (static_cast<std::int32_t>(tick - p->io_poll_tick) >= 0) {
-    std::int64_t last = s.lastpoll.load();
-    if (s.poll->has_waiters() && last != 0) {
-      GQueue q;
-      for (int i = 0; i < 64; i++) {
-        s.poll->poll(0, q);
-        if (!s.poll->poll_filled()) break;
-      }
-      // This P polls every round: sysmon need not (it polls when nobody has
-      // for 10 ms, and injects into the global queue, behind every yielder:
-      // a round's extra latency for what it finds). A CAS, so that the mark
-      // of an M that started a blocking poll meanwhile (0) stays.
-      s.lastpoll.compare_exchange_strong(last, nanotime());
-      inject_glist(q);  // into the local ring: they run before the yielders
-    }
-    p->io_poll_tick = tick + p->runq.size_hint() + static_cast<std::uint32_t>(s.runqsize.load());
-  }
-  G* g = m->curg.load(std::memory_order_relaxed);
-  g->status.store(GStatus::runnable, std::memory_order_release);
-  SwitchRecord rec{g, AfterSwitch::commit, &to_global_commit, nullptr};
-  switch_away(m, g, &rec, false);
-  return true;
-}
-
 void wait_for_p(M* m) noexcept {
   G* g = m->curg.load(std::memory_order_relaxed);
   g->status.store(GStatus::runnable, std::memory_order_release);

@@ -8,8 +8,6 @@
 //   netpoll_close(fd)         unregister fd (before it is closed)
 //   netpoll(delay_ns, ready)  wait up to delay (<0 forever, 0 not at all); for each event call
 //                             poll_ready and append the woken fibers; returns the waiter delta
-//   netpoll_filled()          whether this thread's last netpoll read a full batch (128
-//                             epoll events, 64 kevents): more may be pending
 //   netpoll_break()           interrupt a blocked netpoll; many calls collapse into one wakeup
 //
 // Backends: epoll.cpp (Linux) and kqueue.cpp (macOS/BSD; compiled there); the
@@ -29,8 +27,6 @@ void netpoll_init() noexcept;
 int netpoll_open(int fd, PollDesc* pd) noexcept;
 void netpoll_close(int fd) noexcept;
 std::int32_t netpoll(std::int64_t delay_ns, GQueue& ready) noexcept;
-// Whether the calling thread's last netpoll read a full batch of events.
-bool netpoll_filled() noexcept;
 void netpoll_break() noexcept;
 
 // The PollHook the scheduler calls (find_runnable, sysmon); installed by
@@ -39,7 +35,6 @@ class NetPollHook final : public PollHook {
  public:
   bool has_waiters() const noexcept override { return poll_waiters() > 0; }
   void poll(std::int64_t delay_ns, GQueue& ready) noexcept override;
-  bool poll_filled() const noexcept override;
   void wake() noexcept override { netpoll_break(); }
   void abandon_waiters() noexcept override;
 };

@@ -33,10 +33,6 @@ class PollHook {
   // fibers made ready by I/O to `ready` (status already runnable). May return
   // early and empty-handed (wake(), EINTR): callers recompute and retry.
   virtual void poll(std::int64_t delay_ns, GQueue& ready) noexcept = 0;
-  // Whether the last poll() on this thread read as many events as it could
-  // take at once, so that more may be pending (a hint for callers that want
-  // to drain the backlog: yield_for_io).
-  virtual bool poll_filled() const noexcept { return false; }
   // Interrupts a blocked poll(); a burst of wake()s costs one syscall
   // (Go: netpollBreak with netpollWakeSig).
   virtual void wake() noexcept = 0;

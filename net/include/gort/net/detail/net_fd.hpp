@@ -19,7 +19,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -91,17 +90,7 @@ class NetFD {
   bool prepare(int mode, std::error_code& ec);
   bool prepare_write(std::error_code& ec);
   bool wait(int mode, std::error_code& ec);
-  bool prepare_read(std::error_code& ec, LazyBuffer* buf, bool& deferred);
-  // The outcome of a read tried after prepare_read deferred it (see
-  // defer_skip_): hit, the data was there; miss, EAGAIN.
-  void note_deferred(bool hit) noexcept {
-    if (hit) {
-      defer_backoff_ = 0;
-    } else {
-      defer_backoff_ = defer_backoff_ == 0 ? 1 : static_cast<std::uint8_t>(std::min<int>(2 * defer_backoff_, kDeferBackoffMax));
-      defer_skip_ = defer_backoff_;
-    }
-  }
+  bool prepare_read(std::error_code& ec, LazyBuffer* buf);
   void note_read(std::size_t got, std::size_t asked) noexcept {
     drained_.store(is_stream_ && got > 0 && got < asked, std::memory_order_relaxed);
   }
@@ -114,18 +103,6 @@ class NetFD {
   int family_;
   int sotype_;
   bool is_stream_;
-  // Deferred reads (prepare_read): after a short read, the next read first
-  // lets every other runnable fiber run once (gort::detail::yield_for_io),
-  // and only then tries read(2), which by then usually finds the peer's
-  // answer: no poller round trip. A miss (EAGAIN) costs a syscall, so after
-  // one the next defer_skip_ reads wait on the pollDesc at once; each miss
-  // in a row doubles that count (defer_backoff_, up to kDeferBackoffMax),
-  // and a hit resets it. A peer that answers slower than a round of the
-  // run queue (many connections, a slow client) thus costs one wasted
-  // syscall per kDeferBackoffMax reads. Reader only, under the read lock.
-  std::uint8_t defer_skip_ = 0;
-  std::uint8_t defer_backoff_ = 0;
-  static constexpr int kDeferBackoffMax = 64;
   // The last read on this stream returned fewer bytes than asked: the
   // kernel's receive queue was empty when it finished, and any byte arriving
   // since raised an edge-triggered event (pollDesc rg = ready). Unless the
