@@ -11,8 +11,10 @@
 
 #include "gort/net/conn.hpp"
 #include "gort/net/error.hpp"
+#include "gort/poller/netpoll.hpp"
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/park.hpp"
+#include "gort/scheduler/sched.hpp"
 #include "sys_io.hpp"
 
 namespace gort::net::detail {
@@ -119,19 +121,69 @@ bool NetFD::prepare(int mode, std::error_code& ec) { return poll_ok(gort::detail
 // fails with EAGAIN again, and the next block() parks.
 bool NetFD::prepare_write(std::error_code& ec) { return poll_ok(gort::detail::poll_check_err(pd_, 'w'), ec); }
 
-bool NetFD::wait(int mode, std::error_code& ec) { return poll_ok(gort::detail::poll_wait(pd_, mode), ec); }
+bool NetFD::wait(int mode, std::error_code& ec) {
+  arm(mode);
+  bool ok = poll_ok(gort::detail::poll_wait(pd_, mode), ec);
+  if (mode == 'w') {
+    std::lock_guard lk(arm_mu_);
+    writer_waits_ = false;
+  }
+  return ok;
+}
 
-// prepare('r'), or, after a short read on a stream, the wait its read(2)
-// would have led to (see drained_): poll_wait consumes a readiness event
-// that came meanwhile, or parks until one comes, the deadline passes or
-// the fd closes.
-bool NetFD::prepare_read(std::error_code& ec, LazyBuffer* buf) {
+// While the reader defers, the fd's epoll registration is disabled (only
+// EPOLLET left: the kernel neither queues nor reports it), so that data the
+// deferred read will take anyway does not leave a stale item in the ready
+// list for every message. Everything that parks on the pollDesc goes
+// through wait(), which re-enables it first; a reader never disables it
+// while a writer waits for EPOLLOUT. arm_mu_ orders the flags and the two
+// epoll_ctl calls between a reader and a writer on different threads.
+// Only readers (serialised by the read lock) disable, so a reader that
+// sees disarmed_ set, or clear when it is about to wait, needs no lock: the
+// hot path (every deferred read) is one relaxed load. docs/poller.md,
+// "deferred reads", has the measurements.
+void NetFD::disarm() noexcept {
+  if (disarmed_.load(std::memory_order_relaxed)) return;
+  std::lock_guard lk(arm_mu_);
+  if (disarmed_.load(std::memory_order_relaxed) || writer_waits_) return;
+  if (gort::detail::netpoll_arm(sysfd_, pd_, false) == 0) disarmed_.store(true, std::memory_order_relaxed);
+}
+
+void NetFD::arm(int mode) noexcept {
+  if (mode == 'r' && !disarmed_.load(std::memory_order_relaxed)) return;
+  std::lock_guard lk(arm_mu_);
+  if (mode == 'w') writer_waits_ = true;
+  if (!disarmed_.load(std::memory_order_relaxed)) return;
+  // A failure leaves the registration disabled: nothing would wake the
+  // waiter. Go has no such state; die loudly rather than hang.
+  if (gort::detail::netpoll_arm(sysfd_, pd_, true) != 0) gort::detail::fatal("gort: cannot re-enable an fd in epoll");
+  disarmed_.store(false, std::memory_order_relaxed);
+}
+
+// prepare('r'), or, after a short read on a stream, one of two ways to
+// skip the read(2) that would most likely fail with EAGAIN:
+// - deferred (see defer_skip_): let the other runnable fibers run first,
+//   then prepare('r') (which drops a readiness event the poller latched
+//   meanwhile: the read that follows takes its data) and read. `deferred`
+//   tells the caller to report the read's outcome to note_deferred.
+// - the wait its read(2) would have led to (see drained_): poll_wait
+//   consumes a readiness event that came meanwhile, or parks until one
+//   comes, the deadline passes or the fd closes.
+bool NetFD::prepare_read(std::error_code& ec, LazyBuffer* buf, bool& deferred) {
   if (!drained_.load(std::memory_order_relaxed)) return prepare('r', ec);
   drained_.store(false, std::memory_order_relaxed);
   // End of stream, an error or urgent data may be pending behind the short
   // read: read first, as Go always does.
   if (gort::detail::poll_read_hup(pd_)) return prepare('r', ec);
   if (buf != nullptr) buf->release();
+  if (defer_skip_ != 0) {
+    defer_skip_--;
+  } else if (gort::detail::yield_for_io_possible()) {
+    disarm();
+    gort::detail::yield_for_io();
+    deferred = true;
+    return prepare('r', ec);
+  }
   return wait('r', ec);
 }
 
@@ -176,10 +228,15 @@ std::size_t NetFD::read(void* p, std::size_t n, std::error_code& ec) {
   ec.clear();
   if (!read_lock(ec)) return 0;
   std::size_t got = 0;
-  if (n > 0 && prepare_read(ec, nullptr)) {
+  bool deferred = false;
+  if (n > 0 && prepare_read(ec, nullptr, deferred)) {
     if (is_stream_ && n > kMaxRW) n = kMaxRW;
     for (;;) {
       ssize_t r = sys::recv(sysfd_, p, n, 0);
+      if (deferred && r != -EINTR) {
+        note_deferred(r != -EAGAIN);
+        deferred = false;
+      }
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         note_read(got, n);
@@ -201,12 +258,17 @@ std::size_t NetFD::read_lazy(LazyBuffer& buf, std::error_code& ec) {
   ec.clear();
   if (!read_lock(ec)) return 0;
   std::size_t got = 0;
-  if (prepare_read(ec, &buf)) {
+  bool deferred = false;
+  if (prepare_read(ec, &buf, deferred)) {
     for (;;) {
       std::span<char> sp = buf.acquire();
       std::size_t n = sp.size();
       if (is_stream_ && n > kMaxRW) n = kMaxRW;
       ssize_t r = sys::recv(sysfd_, sp.data(), n, 0);
+      if (deferred && r != -EINTR) {
+        note_deferred(r != -EAGAIN);
+        deferred = false;
+      }
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         note_read(got, n);
@@ -232,9 +294,14 @@ std::size_t NetFD::readv(const iovec* iov, int cnt, std::error_code& ec) {
   ec.clear();
   if (!read_lock(ec)) return 0;
   std::size_t got = 0;
-  if (prepare_read(ec, nullptr)) {
+  bool deferred = false;
+  if (prepare_read(ec, nullptr, deferred)) {
     for (;;) {
       ssize_t r = sys::readv(sysfd_, iov, cnt);
+      if (deferred && r != -EINTR) {
+        note_deferred(r != -EAGAIN);
+        deferred = false;
+      }
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         std::size_t want = 0;

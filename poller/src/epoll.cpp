@@ -84,6 +84,18 @@ int netpoll_open(int fd, PollDesc* pd) noexcept {
   return epoll_ctl(g_epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : errno;
 }
 
+// Off: EPOLLET alone, which the kernel treats as a disabled entry (its wakeup
+// callback returns at once, nothing is queued or reported, not even
+// EPOLLHUP/EPOLLERR). On: what netpoll_open registered; re-enabling polls the
+// fd once and queues it if it is ready, so nothing that happened meanwhile
+// is lost.
+int netpoll_arm(int fd, PollDesc* pd, bool on) noexcept {
+  epoll_event ev{};
+  ev.events = on ? (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET) : EPOLLET;
+  ev.data.u64 = pd->tag();
+  return epoll_ctl(g_epfd, EPOLL_CTL_MOD, fd, &ev) == 0 ? 0 : errno;
+}
+
 void netpoll_close(int fd) noexcept {
   epoll_event ev{};
   epoll_ctl(g_epfd, EPOLL_CTL_DEL, fd, &ev);

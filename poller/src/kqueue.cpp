@@ -69,6 +69,17 @@ int netpoll_open(int fd, PollDesc* pd) noexcept {
   return 0;
 }
 
+// Unused today: net/ defers reads (and disables events) only behind the
+// short-read shortcut, which is off here (see netpoll_open).
+int netpoll_arm(int fd, PollDesc* pd, bool on) noexcept {
+  struct kevent ev[2];
+  void* tag = reinterpret_cast<void*>(pd->tag());
+  std::uint16_t flags = on ? EV_ENABLE : EV_DISABLE;
+  EV_SET(&ev[0], fd, EVFILT_READ, flags, 0, 0, tag);
+  EV_SET(&ev[1], fd, EVFILT_WRITE, flags, 0, 0, tag);
+  return kevent(g_kq, ev, 2, nullptr, 0, nullptr) < 0 ? errno : 0;
+}
+
 void netpoll_close(int) noexcept {}  // closing the descriptor removes its kevents
 
 void netpoll_break() noexcept {

@@ -669,6 +669,42 @@ bool to_global_commit(G* g, void*) {
 }
 }  // namespace
 
+bool yield_for_io_possible() noexcept {
+  M* m = current_m();
+  if (m == nullptr || m->in_runtime.load(std::memory_order_relaxed) != 0) return false;
+  P* p = m->p;
+  return p != nullptr && !(p->runq.empty() && sched().runqsize.load(std::memory_order_relaxed) == 0);
+}
+
+bool yield_for_io() noexcept {
+  M* m = current_m();
+  if (m == nullptr || m->in_runtime.load(std::memory_order_relaxed) != 0) return false;
+  Sched& s = sched();
+  P* p = m->p;
+  if (p == nullptr || (p->runq.empty() && s.runqsize.load(std::memory_order_relaxed) == 0)) return false;
+  RuntimeScope scope(false);
+  m = current_m();
+  p = m->p;
+  if (p == nullptr) return false;  // lost it to sysmon just now: park instead
+  // A round is over when as many fibers have started as were runnable when
+  // it began (schedtick counts starts). Then poll, as find_runnable would if
+  // the queues ran dry; 128 events at most, as there.
+  std::uint32_t tick = p->schedtick.load(std::memory_order_relaxed);
+  if (static_cast<std::int32_t>(tick - p->io_poll_tick) >= 0) {
+    if (s.poll->has_waiters() && s.lastpoll.load() != 0) {
+      GQueue q;
+      s.poll->poll(0, q);
+      inject_glist(q);  // into the local ring: they run before the yielders
+    }
+    p->io_poll_tick = tick + p->runq.size_hint() + static_cast<std::uint32_t>(s.runqsize.load());
+  }
+  G* g = m->curg.load(std::memory_order_relaxed);
+  g->status.store(GStatus::runnable, std::memory_order_release);
+  SwitchRecord rec{g, AfterSwitch::commit, &to_global_commit, nullptr};
+  switch_away(m, g, &rec, false);
+  return true;
+}
+
 void wait_for_p(M* m) noexcept {
   G* g = m->curg.load(std::memory_order_relaxed);
   g->status.store(GStatus::runnable, std::memory_order_release);

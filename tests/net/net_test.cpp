@@ -734,3 +734,116 @@ TEST_CASE("net: after a short read, data, EOF, close and deadlines that come whi
     }
   });
 }
+TEST_CASE("net: readers that keep deferring do not starve a fiber parked on I/O", "[net]") {
+  // A writer that yields after each write keeps the local run queue from
+  // running dry, so find_runnable never polls the network; the reader of
+  // its stream defers every read (each is short) through the global queue.
+  // That reader's own per-round poll must deliver the event a third fiber,
+  // parked on another connection, waits for: within a few of its reads, not
+  // when sysmon polls 10 ms later (hundreds of reads later).
+  gort::run(gort::Config{.gomaxprocs = 1}, [] {
+    std::atomic<bool> stop{false};
+    std::atomic<int> reads{0};
+    Pair stream = connected_pair();
+    gort::WaitGroup busy;
+    busy.add(2);
+    gort::go([&] {
+      std::string chunk(100, 'x');
+      std::error_code ec;
+      while (!stop.load() && !ec) {
+        stream.client.write(chunk, ec);
+        gort::yield();
+      }
+      stream.client.close_write();
+      busy.done();
+    });
+    gort::go([&] {
+      std::vector<char> buf(64 * 1024);
+      std::error_code ec;
+      while (!ec) {
+        stream.server.read({buf.data(), buf.size()}, ec);
+        reads.fetch_add(1);
+      }
+      busy.done();
+    });
+    Pair quiet = connected_pair();
+    quiet.server.set_read_deadline(std::chrono::steady_clock::now() + 10s);  // a hang fails, bounded
+    gort::WaitGroup reader;
+    reader.add(1);
+    std::string got;
+    std::error_code ec;
+    gort::go([&] {
+      char buf[64];
+      std::size_t n = quiet.server.read({buf, sizeof buf}, ec);
+      got.assign(buf, n);
+      reader.done();
+    });
+    while (reads.load() < 20) gort::yield();  // the stream is in full swing
+    quiet.client.write(std::string_view("hello"));
+    int before = reads.load();
+    reader.wait();
+    int during = reads.load() - before;
+    stop.store(true);
+    busy.wait();
+    INFO(ec.message());
+    REQUIRE_FALSE(ec);
+    REQUIRE(got == "hello");
+    INFO("stream reads while the parked reader waited: " << during);
+    REQUIRE(during < 10);
+  });
+}
+
+TEST_CASE("net: a deferring reader never disables the events a waiting writer needs", "[net]") {
+  // While a reader defers (other fibers runnable), its fd's epoll events
+  // are switched off; a writer parked for EPOLLOUT on the same fd must
+  // still be woken when the peer drains. Both orders: the writer parks
+  // first, or the reader has already switched them off.
+  auto procs = GENERATE(1, 2);
+  gort::run(gort::Config{.gomaxprocs = procs}, [] {
+    for (int round = 0; round < 6; round++) {
+      Pair p = connected_pair();
+      p.server.set_deadline(std::chrono::steady_clock::now() + 10s);  // a hang fails, bounded
+      p.client.set_deadline(std::chrono::steady_clock::now() + 10s);
+      std::atomic<bool> stop{false};
+      gort::WaitGroup wg;
+      wg.add(3);
+      gort::go([&] {  // keeps the run queue busy so that reads defer
+        while (!stop.load()) gort::yield();
+        wg.done();
+      });
+      std::error_code rerr;
+      std::size_t got = 0;
+      gort::go([&] {  // reads small messages: every read is short
+        char buf[256];
+        while (got < 100 * 10 && !rerr) got += p.server.read({buf, sizeof buf}, rerr);
+        wg.done();
+      });
+      std::error_code werr;
+      const std::string big(8 << 20, 'w');  // far more than the socket buffers hold
+      std::size_t wrote = 0;
+      auto writer = [&] {
+        wrote = p.server.write(big, werr);
+        wg.done();
+      };
+      if (round % 2 == 0) gort::go(writer);  // parks for EPOLLOUT before the reads
+      for (int i = 0; i < 100; i++) {
+        p.client.write(std::string(10, 'r'));
+        for (int k = 0; k < 3; k++) gort::yield();
+      }
+      if (round % 2 == 1) gort::go(writer);  // parks after the reader went quiet
+      for (int k = 0; k < 20; k++) gort::yield();
+      std::vector<char> sink(1 << 16);
+      std::size_t drained = 0;
+      std::error_code cerr;
+      while (drained < big.size() && !cerr) drained += p.client.read({sink.data(), sink.size()}, cerr);
+      stop.store(true);
+      wg.wait();
+      INFO("round " << round << ": " << rerr.message() << " / " << werr.message() << " / " << cerr.message());
+      REQUIRE_FALSE(rerr);
+      REQUIRE(got == 1000);
+      REQUIRE_FALSE(werr);
+      REQUIRE(wrote == big.size());
+      REQUIRE(drained == big.size());
+    }
+  });
+}

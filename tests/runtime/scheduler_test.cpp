@@ -141,6 +141,41 @@ TEST_CASE("yield lets the other fibers of the P run", "[runtime][sched]") {
   REQUIRE(trace == std::vector<int>{1, 0, 1, 0, 1, 0});
 }
 
+TEST_CASE("yield_for_io waits a full round of the runnable fibers, and only when there are some", "[runtime][sched]") {
+  REQUIRE_FALSE(gort::detail::yield_for_io());  // not a fiber
+  std::vector<int> trace;
+  bool alone = true;
+  bool yielded = false;
+  gort::run(gort::Config{.gomaxprocs = 1}, [&] {
+    alone = gort::detail::yield_for_io();  // nothing else runnable: returns at once
+    gort::WaitGroup wg;
+    wg.add(3);
+    for (int id = 0; id < 3; id++) {
+      gort::go([&, id] {
+        trace.push_back(id);
+        if (id == 0) {
+          // Spawned during the round: it takes runnext and runs next, still
+          // ahead of the yielder.
+          gort::go([&] {
+            trace.push_back(9);
+            wg.done();
+          });
+        }
+        wg.done();
+      });
+    }
+    wg.add(1);
+    yielded = gort::detail::yield_for_io();
+    trace.push_back(-1);
+    wg.wait();
+  });
+  REQUIRE_FALSE(alone);
+  REQUIRE(yielded);
+  // Spawn order puts fiber 2 in runnext; the yielder went to the tail of
+  // the global queue, behind everything local.
+  REQUIRE(trace == std::vector<int>{2, 0, 9, 1, -1});
+}
+
 TEST_CASE("a migrating fiber sees the right per-thread runtime state", "[runtime][sched]") {
   // The traveller sleeps in short steps while two other fibers keep both
   // P's busy, so its timer is often run (and it resumed) by another M. At

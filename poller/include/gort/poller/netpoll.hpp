@@ -6,6 +6,8 @@
 //   netpoll_init()            create the poller and its wakeup channel (once per process)
 //   netpoll_open(fd, pd)      register fd, edge-triggered, both directions, for its whole life
 //   netpoll_close(fd)         unregister fd (before it is closed)
+//   netpoll_arm(fd, pd, on)   switch fd's events off (nothing queued or reported) or back on
+//                             (re-enabling reports what is ready now); 0 or errno
 //   netpoll(delay_ns, ready)  wait up to delay (<0 forever, 0 not at all); for each event call
 //                             poll_ready and append the woken fibers; returns the waiter delta
 //   netpoll_break()           interrupt a blocked netpoll; many calls collapse into one wakeup
@@ -26,6 +28,7 @@ void netpoll_init() noexcept;
 // 0 or an errno.
 int netpoll_open(int fd, PollDesc* pd) noexcept;
 void netpoll_close(int fd) noexcept;
+int netpoll_arm(int fd, PollDesc* pd, bool on) noexcept;
 std::int32_t netpoll(std::int64_t delay_ns, GQueue& ready) noexcept;
 void netpoll_break() noexcept;
 

@@ -55,6 +55,23 @@ void ready_tail(G* g) noexcept;
 // Go: Gosched (to the tail of the local run queue; see docs/scheduler.md).
 void yield() noexcept;
 
+// For a reader that expects its data soon but not yet (net/: the last read
+// on the stream came back short). Go has no twin; its parts are Go's.
+// Returns false at once, doing nothing, when nothing else is runnable here
+// (no local or global work), or outside fibers: the caller then parks on its
+// pollDesc as usual. Otherwise the fiber goes to the tail of the global run
+// queue, as Go's Gosched does, and the call returns true when it runs again,
+// after every fiber runnable at the time: a full round, during which the
+// peer has usually answered, so the read that follows finds its data
+// without the poller's help (no epoll harvest, no park/ready). Once per such
+// round the yielder first polls the network without blocking (Go's
+// findRunnable poll), so that fibers parked on I/O are not starved by a
+// queue that never runs dry. Never call it holding a lock.
+bool yield_for_io() noexcept;
+// Whether yield_for_io() would yield now (a fiber with other work runnable),
+// for a caller that prepares differently for the two cases.
+bool yield_for_io_possible() noexcept;
+
 // Spawns a fiber running entry (relocated from src). stack_size 0: default.
 // Any thread (from a plain thread it goes to the global run queue).
 // Throws std::logic_error when no runtime is running.

@@ -23,6 +23,8 @@
 //   runq       see run_queue.hpp. timers: see timer_heap.hpp.
 //   gfree, ngfree, goid_*, nspawned, nexited: owner only (n* read racily by
 //              num_fibers()).
+//   io_poll_tick owner only: the schedtick at which yield_for_io polls the
+//              network next (proc.cpp).
 #pragma once
 
 #include <atomic>
@@ -56,6 +58,8 @@ struct alignas(64) P {
   // state (before the status store-release that publishes it); read and
   // cleared by whoever then takes the P.
   std::atomic<bool> hog_retaken{false};
+
+  std::uint32_t io_poll_tick = 0;
 
   RunQueue runq;
   TimerHeap timers;

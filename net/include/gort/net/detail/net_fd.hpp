@@ -29,6 +29,7 @@
 #include "gort/net/detail/fd_mutex.hpp"
 #include "gort/poller/poll_desc.hpp"
 #include "gort/scheduler/sema.hpp"
+#include "gort/scheduler/spin_lock.hpp"
 
 namespace gort::net {
 class LazyBuffer;
@@ -90,7 +91,12 @@ class NetFD {
   bool prepare(int mode, std::error_code& ec);
   bool prepare_write(std::error_code& ec);
   bool wait(int mode, std::error_code& ec);
-  bool prepare_read(std::error_code& ec, LazyBuffer* buf);
+  bool prepare_read(std::error_code& ec, LazyBuffer* buf, bool& deferred);
+  // The outcome of a read tried after prepare_read deferred it (see
+  // defer_skip_): hit, the data was there; miss, EAGAIN.
+  void note_deferred(bool hit) noexcept {
+    if (!hit) defer_skip_ = kDeferSkipAfterMiss;
+  }
   void note_read(std::size_t got, std::size_t asked) noexcept {
     drained_.store(is_stream_ && got > 0 && got < asked, std::memory_order_relaxed);
   }
@@ -103,6 +109,22 @@ class NetFD {
   int family_;
   int sotype_;
   bool is_stream_;
+  // Deferred reads (prepare_read): after a short read, the next read first
+  // lets every other runnable fiber run once (gort::detail::yield_for_io),
+  // with the fd's epoll events switched off meanwhile (disarm), and only
+  // then tries read(2), which by then usually finds the peer's answer: no
+  // poller work at all. A miss (EAGAIN) costs that syscall and a pair of
+  // epoll_ctl calls (re-enable, later disable again), so after one the next
+  // kDeferSkipAfterMiss reads wait on the pollDesc at once: a peer slower
+  // than a round of the run queue (10,000 connections: 7 % misses) puts its
+  // reader back in Go's mode. Reader only, under the read lock.
+  std::uint8_t defer_skip_ = 0;
+  static constexpr std::uint8_t kDeferSkipAfterMiss = 64;
+  std::atomic<bool> disarmed_{false};  // written under arm_mu_: see disarm() in net_fd.cpp
+  bool writer_waits_ = false;  // under arm_mu_
+  gort::detail::SpinLock arm_mu_;
+  void disarm() noexcept;
+  void arm(int mode) noexcept;
   // The last read on this stream returned fewer bytes than asked: the
   // kernel's receive queue was empty when it finished, and any byte arriving
   // since raised an edge-triggered event (pollDesc rg = ready). Unless the
