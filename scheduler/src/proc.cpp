@@ -688,7 +688,8 @@ bool yield_for_io() noexcept {
   if (p == nullptr) return false;  // lost it to sysmon just now: park instead
   // A round is over when as many fibers have started as were runnable when
   // it began (schedtick counts starts). Then poll, as find_runnable would if
-  // the queues ran dry; 128 events at most, as there.
+  // the queues ran dry; 128 events at most, as there (net/ switches the
+  // events of deferring fds off, so what the kernel queues is real waiters).
   std::uint32_t tick = p->schedtick.load(std::memory_order_relaxed);
   if (static_cast<std::int32_t>(tick - p->io_poll_tick) >= 0) {
     if (s.poll->has_waiters() && s.lastpoll.load() != 0) {
