@@ -165,7 +165,7 @@ void NetFD::arm(int mode) noexcept {
 // - deferred (see defer_skip_): let the other runnable fibers run first,
 //   then prepare('r') (which drops a readiness event the poller latched
 //   meanwhile: the read that follows takes its data) and read. `deferred`
-//   tells the caller to report the read's outcome to note_deferred.
+//   tells the caller to report the read's outcome to settle_deferred.
 // - the wait its read(2) would have led to (see drained_): poll_wait
 //   consumes a readiness event that came meanwhile, or parks until one
 //   comes, the deadline passes or the fd closes.
@@ -233,10 +233,7 @@ std::size_t NetFD::read(void* p, std::size_t n, std::error_code& ec) {
     if (is_stream_ && n > kMaxRW) n = kMaxRW;
     for (;;) {
       ssize_t r = sys::recv(sysfd_, p, n, 0);
-      if (deferred && r != -EINTR) {
-        note_deferred(r != -EAGAIN);
-        deferred = false;
-      }
+      if (deferred) settle_deferred(r, deferred);
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         note_read(got, n);
@@ -265,10 +262,7 @@ std::size_t NetFD::read_lazy(LazyBuffer& buf, std::error_code& ec) {
       std::size_t n = sp.size();
       if (is_stream_ && n > kMaxRW) n = kMaxRW;
       ssize_t r = sys::recv(sysfd_, sp.data(), n, 0);
-      if (deferred && r != -EINTR) {
-        note_deferred(r != -EAGAIN);
-        deferred = false;
-      }
+      if (deferred) settle_deferred(r, deferred);
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         note_read(got, n);
@@ -298,10 +292,7 @@ std::size_t NetFD::readv(const iovec* iov, int cnt, std::error_code& ec) {
   if (prepare_read(ec, nullptr, deferred)) {
     for (;;) {
       ssize_t r = sys::readv(sysfd_, iov, cnt);
-      if (deferred && r != -EINTR) {
-        note_deferred(r != -EAGAIN);
-        deferred = false;
-      }
+      if (deferred) settle_deferred(r, deferred);
       if (r >= 0) {
         got = static_cast<std::size_t>(r);
         std::size_t want = 0;

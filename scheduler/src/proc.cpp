@@ -677,14 +677,11 @@ bool yield_for_io_possible() noexcept {
 }
 
 bool yield_for_io() noexcept {
-  M* m = current_m();
-  if (m == nullptr || m->in_runtime.load(std::memory_order_relaxed) != 0) return false;
+  if (!yield_for_io_possible()) return false;
   Sched& s = sched();
-  P* p = m->p;
-  if (p == nullptr || (p->runq.empty() && s.runqsize.load(std::memory_order_relaxed) == 0)) return false;
   RuntimeScope scope(false);
-  m = current_m();
-  p = m->p;
+  M* m = current_m();
+  P* p = m->p;
   if (p == nullptr) return false;  // lost it to sysmon just now: park instead
   // A round is over when as many fibers have started as were runnable when
   // it began (schedtick counts starts). Then poll, as find_runnable would if

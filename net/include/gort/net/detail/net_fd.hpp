@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -92,10 +93,13 @@ class NetFD {
   bool prepare_write(std::error_code& ec);
   bool wait(int mode, std::error_code& ec);
   bool prepare_read(std::error_code& ec, LazyBuffer* buf, bool& deferred);
-  // The outcome of a read tried after prepare_read deferred it (see
-  // defer_skip_): hit, the data was there; miss, EAGAIN.
-  void note_deferred(bool hit) noexcept {
-    if (!hit) defer_skip_ = kDeferSkipAfterMiss;
+  // The outcome (r, a syscall result) of the first read after prepare_read
+  // deferred it: a miss (EAGAIN) makes the next kDeferSkipAfterMiss reads
+  // wait at once. EINTR is no outcome: the read is retried.
+  void settle_deferred(long r, bool& deferred) noexcept {
+    if (r == -EINTR) return;
+    if (r == -EAGAIN) defer_skip_ = kDeferSkipAfterMiss;
+    deferred = false;
   }
   void note_read(std::size_t got, std::size_t asked) noexcept {
     drained_.store(is_stream_ && got > 0 && got < asked, std::memory_order_relaxed);
