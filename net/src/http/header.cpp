@@ -23,6 +23,25 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+bool valid_field_name(std::string_view name) noexcept {
+  if (name.empty()) return false;
+  for (char ch : name) {
+    auto c = static_cast<unsigned char>(ch);
+    bool tchar = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c != 0 && std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos);
+    if (!tchar) return false;
+  }
+  return true;
+}
+
+bool valid_field_value(std::string_view value) noexcept {
+  for (char ch : value) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
 bool has_token(std::string_view value, std::string_view token) noexcept {
   while (!value.empty()) {
     std::size_t comma = value.find(',');
@@ -105,6 +124,12 @@ void Header::del(std::string_view name) noexcept {
 void Header::clear() noexcept {
   fields_.clear();
   arena_.clear();
+}
+
+void Header::shrink(std::size_t keep_bytes) noexcept {
+  clear();
+  if (arena_.capacity() > keep_bytes) std::string().swap(arena_);
+  if (fields_.capacity() * sizeof(Slot) > keep_bytes) std::vector<Slot>().swap(fields_);
 }
 
 }  // namespace gort::http

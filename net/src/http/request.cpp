@@ -4,6 +4,8 @@
 namespace gort::http {
 
 namespace {
+constexpr std::size_t kKeepBytes = 16 * 1024;  // a pooled Request keeps at most this much per buffer
+
 int hexval(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -57,7 +59,7 @@ std::string Request::query(std::string_view key) const {
 
 void Request::clear() noexcept {
   header.clear();
-  body.clear();
+  trailer.clear();
   method_.clear();
   target_.clear();
   path_.clear();
@@ -65,6 +67,14 @@ void Request::clear() noexcept {
   version_ = 11;
   content_length_ = 0;
   close_ = false;
+}
+
+void Request::shrink() noexcept {
+  header.shrink(kKeepBytes);
+  trailer.shrink(kKeepBytes);
+  for (std::string* s : {&method_, &target_, &path_, &raw_query_}) {
+    if (s->capacity() > kKeepBytes) std::string().swap(*s);
+  }
 }
 
 }  // namespace gort::http

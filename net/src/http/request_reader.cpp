@@ -104,20 +104,20 @@ void RequestReader::on_header_impl(error_code& ec) {
   r_.content_length_ = this->chunked() ? -1 : static_cast<std::int64_t>(this->content_length().value_or(0));
 }
 
-void RequestReader::on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) {
-  if (length && *length <= (std::uint64_t{1} << 20)) r_.body.reserve(static_cast<std::size_t>(*length));
+// The body is framed and read by Body (body.cpp) as the handler reads it;
+// the parser stops at the end of the header (eager(false)) and never sees it.
+void RequestReader::on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) {}
+
+std::size_t RequestReader::on_body_impl(string_view, error_code& ec) {
+  ec = bhttp::error::bad_value;
+  return 0;
 }
 
-std::size_t RequestReader::on_body_impl(string_view body, error_code&) {
-  r_.body.append(body.data(), body.size());
-  return body.size();
-}
+void RequestReader::on_chunk_header_impl(std::uint64_t, string_view, error_code& ec) { ec = bhttp::error::bad_value; }
 
-void RequestReader::on_chunk_header_impl(std::uint64_t, string_view, error_code&) {}
-
-std::size_t RequestReader::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
-  r_.body.append(body.data(), body.size());
-  return body.size();
+std::size_t RequestReader::on_chunk_body_impl(std::uint64_t, string_view, error_code& ec) {
+  ec = bhttp::error::bad_value;
+  return 0;
 }
 
 void RequestReader::on_finish_impl(error_code&) {}

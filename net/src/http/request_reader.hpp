@@ -6,7 +6,10 @@
 // body limits); the hooks below copy the message into the Request and add
 // Go's checks on top: exactly one Host in HTTP/1.1, a Transfer-Encoding
 // other than "chunked" is not implemented (501), versions other than 1.0
-// and 1.1 are refused (505), the target must be a valid path.
+// and 1.1 are refused (505), the target must be a valid path. It reads the
+// header only: the body is Body's (body.hpp), which decodes its framing as
+// the handler reads. A Content-Length above the body limit is refused here
+// (413), before the handler runs.
 #pragma once
 
 #include <boost/beast/http/basic_parser.hpp>

@@ -26,6 +26,28 @@ void append_uint(std::string& out, std::uint64_t v, int base = 10) {
   auto r = std::to_chars(buf, buf + sizeof buf, v, base);
   out.append(buf, r.ptr);
 }
+
+// "name: value\r\n", with what would split the response neutralised (Go:
+// Header.writeSubset): a CR, LF or other control byte in the value becomes
+// a space; a field whose name is not a token is dropped (Go drops it too:
+// a handler has no way to learn of an error here).
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  if (!valid_field_name(name)) {
+    gort::detail::log_error("http: dropped response header with invalid name %zu bytes long", name.size());
+    return;
+  }
+  out += name;
+  out += ": ";
+  if (valid_field_value(value)) {
+    out += value;
+  } else {
+    for (char ch : value) {
+      auto c = static_cast<unsigned char>(ch);
+      out += (c < 0x20 && c != '\t') || c == 0x7f ? ' ' : ch;
+    }
+  }
+  out += "\r\n";
+}
 }  // namespace
 
 void ResponseWriter::reset(bool head, bool http10, bool keep_alive) noexcept {
@@ -65,9 +87,12 @@ void ResponseWriter::write_header(int status) noexcept {
 }
 
 void ResponseWriter::send_header(std::int64_t length) {
-  std::string& out = conn_->out();
   bool allowed = body_allowed(status_);
   if (keep_alive_ && conn_->draining()) keep_alive_ = false;
+  // Go: the unread request body is settled before the response starts (a
+  // client that sends its whole request before reading could deadlock).
+  if (keep_alive_ && !conn_->settle_body()) keep_alive_ = false;
+  std::string& out = conn_->out();
   if (status_ == 200) {
     out += http10_ ? "HTTP/1.0 200 OK\r\n" : "HTTP/1.1 200 OK\r\n";
   } else {
@@ -94,18 +119,11 @@ void ResponseWriter::send_header(std::int64_t length) {
       has_length = true;
     }
     if (iequals(f.name, "Server")) has_server = true;
-    out += f.name;
-    out += ": ";
-    out += f.value;
-    out += "\r\n";
+    append_field(out, f.name, f.value);
   }
   if (!has_date) append_date_header(out);
   const std::string& name = conn_->options().server_name;
-  if (!has_server && !name.empty()) {
-    out += "Server: ";
-    out += name;
-    out += "\r\n";
-  }
+  if (!has_server && !name.empty()) append_field(out, "Server", name);
   if (allowed && !has_type && !pending_.empty()) {
     out += "Content-Type: ";
     out += detect_content_type(pending_);
@@ -236,6 +254,11 @@ void ResponseWriter::flush() {
   std::error_code ec;
   flush(ec);
   if (ec) throw std::system_error(ec, "http: flush");
+}
+
+void ResponseWriter::shrink() noexcept {
+  header_.shrink(16 * 1024);
+  if (pending_.capacity() > 2 * kBufferBeforeChunking) std::string().swap(pending_);
 }
 
 bool ResponseWriter::finish(std::error_code& ec) noexcept {

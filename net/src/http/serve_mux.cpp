@@ -237,6 +237,23 @@ void error(ResponseWriter& w, std::string_view text, int status) {
 void not_found(ResponseWriter& w, Request&) { error(w, "404 page not found", 404); }
 
 void redirect(ResponseWriter& w, Request& r, std::string_view url, int status) {
+  // Go: hexEscapeNonASCII. Bytes outside printable ASCII (CR and LF among
+  // them) are percent-encoded, so a URL taken from the request cannot add
+  // header fields or a second response.
+  std::string location;
+  location.reserve(url.size());
+  for (char ch : url) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7f) {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      location += '%';
+      location += kHex[c >> 4];
+      location += kHex[c & 15];
+    } else {
+      location += ch;
+    }
+  }
+  url = location;
   w.header().set("Location", url);
   bool get_or_head = r.method() == "GET" || r.method() == "HEAD";
   if (get_or_head) w.header().set("Content-Type", "text/html; charset=utf-8");

@@ -2,6 +2,8 @@
 // net/http Server.Serve, trackConn, Shutdown, closeIdleConns, Close).
 #include "gort/http/server.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <mutex>
@@ -15,7 +17,18 @@
 
 namespace gort::http {
 
+namespace {
+// ServerOptions::auto_connections: 7/8 of the descriptors the process may
+// open (no limit if that is unlimited).
+std::size_t default_connection_limit() noexcept {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+  return std::max<std::size_t>(static_cast<std::size_t>(rl.rlim_cur) / 8 * 7, 1);
+}
+}  // namespace
+
 Server::Impl::Impl(Handler h, ServerOptions o) : handler(std::move(h)), opts(std::move(o)) {
+  if (opts.max_connections == ServerOptions::auto_connections) opts.max_connections = default_connection_limit();
   if (opts.max_connections > 0) limit = std::make_unique<Semaphore>(static_cast<std::int64_t>(opts.max_connections));
 }
 

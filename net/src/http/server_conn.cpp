@@ -3,14 +3,22 @@
 //
 // Deadlines: the connection's read deadline always matches what the next
 // read waits for (the idle timeout between requests, the header timeout
-// while a header is incomplete, read_timeout while a body is incomplete),
+// while a header is incomplete, body_idle_timeout (capped by read_timeout)
+// while the handler reads the body),
 // and is changed only when that differs from the one already set: the
 // common keep-alive request costs one deadline update, since its header
 // usually arrives in one read.
 //
-// Flushing: responses accumulate in `out` and are written when the next
-// read would wait (or `out` grows large), so pipelined requests get their
-// responses in one write, and a lone request costs one write.
+// Flushing: a response accumulates in `out` and is written when the next
+// read would wait, before the next handler runs, or when `out` grows large:
+// a lone request costs one write, and a pipelined request's response never
+// waits for the next request's handler (Go: finishRequest flushes).
+//
+// The read buffer never overflows: a header is bounded by max_header_bytes
+// (Beast's header limit), chunk lines by 4 KiB and trailers by the header
+// limit (Body), all below the buffer's cap of max_header_bytes + 4 KiB; and
+// should a read find no room anyway, acquire() lends a scratch byte that is
+// never committed - the read fails instead.
 #include "server_conn.hpp"
 
 #include <boost/asio/buffer.hpp>
@@ -18,6 +26,7 @@
 #include <cstring>
 #include <exception>
 
+#include "gort/http/error.hpp"
 #include "gort/http/status.hpp"
 #include "gort/scheduler/log.hpp"
 #include "gort/scheduler/nanotime.hpp"
@@ -31,6 +40,8 @@ constexpr std::size_t kInitialBuffer = 4096;
 constexpr std::size_t kFlushAt = 64 * 1024;  // write out once this much is pending
 constexpr std::int64_t kLingerNs = 500'000'000;  // Go: rstAvoidanceDelay
 constexpr std::int64_t kFreshIdleNs = 5'000'000'000;  // Go: a StateNew conn older than 5 s counts as idle
+constexpr std::size_t kMaxDiscard = 256 * 1024;  // Go: maxPostHandlerReadBytes
+constexpr std::size_t kKeepOut = 4 * kFlushAt;  // a pooled exchange's `out` keeps at most this
 
 std::int64_t after(std::chrono::nanoseconds d) noexcept {
   return d.count() <= 0 ? 0 : gort::detail::nanotime() + d.count();
@@ -64,6 +75,13 @@ std::span<char> InBuffer::space(std::size_t max) {
   return {buf_.get() + end_, cap_ - end_};
 }
 
+void Exchange::shrink() noexcept {
+  in.shrink(kInitialBuffer);
+  if (out.capacity() > kKeepOut) std::string().swap(out);
+  req.shrink();
+  w.shrink();
+}
+
 void InBuffer::shrink(std::size_t keep) noexcept {
   if (cap_ <= keep || end_ - begin_ > keep) return;
   auto nb = std::unique_ptr<char[]>(new (std::nothrow) char[keep]);
@@ -93,18 +111,21 @@ Exchange& ServerConn::x() {
 void ServerConn::give_back() noexcept {
   if (!x_) return;
   x_->reset();
-  x_->in.shrink(kInitialBuffer);
+  x_->shrink();
+  x_->req.body_.start(nullptr, Body::Framing::none, 0, nullptr, 0, 0);
   x_->w.conn_ = nullptr;
   srv_->exchanges.put(std::move(x_));
 }
 
 std::span<char> ServerConn::acquire() {
   std::span<char> sp = x().in.space(srv_->opts.max_header_bytes + kInitialBuffer);
-  // The parser's header limit is below the buffer's, and body bytes are
-  // consumed as they arrive: a full buffer cannot happen. Should it, a
-  // one-byte scratch keeps the read contract and the parser then fails.
+  if (!sp.empty()) return sp;
+  // No room (see the file comment: the bounds make this unreachable). The
+  // read contract wants a non-empty buffer: lend a scratch byte, which
+  // read_more() never commits.
+  overflow_ = true;
   static thread_local char scratch;
-  return sp.empty() ? std::span<char>(&scratch, 1) : sp;
+  return {&scratch, 1};
 }
 
 void ServerConn::release() noexcept {
@@ -187,10 +208,63 @@ bool ServerConn::write_through(std::string_view a, std::string_view b, std::stri
 bool ServerConn::read_more(std::int64_t deadline, std::error_code& ec, std::int64_t slack) {
   if (!flush(ec)) return false;
   set_read_deadline(deadline, slack);
+  overflow_ = false;
   std::size_t n = conn_.read(static_cast<net::LazyBuffer&>(*this), ec);
   if (ec) return false;
+  if (overflow_) {
+    ec = std::make_error_code(std::errc::no_buffer_space);
+    return false;
+  }
   x_->in.commit(n);  // a successful read leaves the buffer acquired
   return true;
+}
+
+// ---- the request body (BodySource) ----
+
+std::int64_t ServerConn::body_deadline() const noexcept {
+  std::int64_t d = after(srv_->opts.body_idle_timeout);
+  if (request_deadline_ != 0 && (d == 0 || request_deadline_ < d)) d = request_deadline_;
+  return d;
+}
+
+std::string_view ServerConn::buffered() noexcept { return x_->in.data(); }
+
+void ServerConn::consume(std::size_t n) noexcept { x_->in.consume(n); }
+
+bool ServerConn::fill(std::error_code& ec) {
+  std::int64_t d = body_deadline();
+  return read_more(d, ec, d == request_deadline_ ? 0 : srv_->opts.body_idle_timeout.count() / 64);
+}
+
+std::size_t ServerConn::read_direct(std::span<char> dst, std::error_code& ec) {
+  if (!flush(ec)) return 0;
+  std::int64_t d = body_deadline();
+  set_read_deadline(d, d == request_deadline_ ? 0 : srv_->opts.body_idle_timeout.count() / 64);
+  return conn_.read(dst, ec);
+}
+
+void ServerConn::first_read() {
+  // Go: expectContinueReader sends "100 Continue" on the body's first read,
+  // so a handler that answers without reading lets the client skip the body.
+  if (!continue_) return;
+  continue_ = false;
+  if (!x_->w.header_sent_) x_->out += "HTTP/1.1 100 Continue\r\n\r\n";
+}
+
+bool ServerConn::settle_body() {
+  Body& b = x_->req.body_;
+  if (b.done()) return true;
+  // The client waits for "100 Continue" and may never send the body: its
+  // bytes cannot be told from the next request's (Go closes too).
+  if (continue_) return false;
+  if (b.err_) return false;
+  if (b.framing_ == Body::Framing::length && b.left_ > kMaxDiscard) return false;
+  // Go: discard up to 256 KiB so that the connection can be reused.
+  b.set_limit(b.bytes_read() + kMaxDiscard);
+  char sink[2048];
+  std::error_code ec;
+  while (!ec) b.read(sink, ec);
+  return ec == net::errc::eof;
 }
 
 void ServerConn::reject(int status, std::string_view why) {
@@ -226,8 +300,9 @@ bool ServerConn::read_request(bool first, int& reject) {
   // exchange is held meanwhile.
   if (!x_ || x_->in.empty()) {
     between_ = true;
-    std::int64_t idle = first ? after(o.read_header_timeout)
-                              : after(o.idle_timeout.count() > 0 ? o.idle_timeout : o.read_header_timeout);
+    auto keep_alive = o.idle_timeout.count() > 0 ? o.idle_timeout
+                      : o.read_timeout.count() > 0 ? o.read_timeout : o.read_header_timeout;
+    std::int64_t idle = after(first ? o.read_header_timeout : keep_alive);
     if (first) header_deadline = idle;
     if (!read_more(idle, ec, first ? 0 : (idle - gort::detail::nanotime()) / 64)) return false;
   }
@@ -254,27 +329,17 @@ bool ServerConn::read_request(bool first, int& reject) {
     if (header_deadline == 0) header_deadline = after(o.read_header_timeout);
     if (!read_more(header_deadline, ec)) return false;  // timeout, EOF, reset: Go closes silently
   }
-  // The body.
-  if (!p.is_done()) {
-    if (p.expects_continue() && x.req.version() == 11) {
-      x.out += "HTTP/1.1 100 Continue\r\n\r\n";
-      if (!flush(ec)) return false;
-    }
-    p.eager(true);
-    std::int64_t body_deadline = o.read_timeout.count() > 0 ? start + o.read_timeout.count() : 0;
-    for (;;) {
-      boost::system::error_code bec;
-      std::string_view d = x.in.data();
-      std::size_t used = d.empty() ? 0 : p.put(boost::asio::buffer(d.data(), d.size()), bec);
-      x.in.consume(used);
-      if (!bec && p.is_done()) break;
-      if (bec && bec != boost::beast::http::error::need_more) {
-        reject = p.reject_status() != 0 ? p.reject_status() : RequestReader::status_for(bec, {});
-        return false;
-      }
-      if (!read_more(body_deadline, ec)) return false;
-    }
+  // The body: framed by Body as the handler reads it.
+  request_deadline_ = o.read_timeout.count() > 0 ? start + o.read_timeout.count() : 0;
+  continue_ = p.expects_continue() && x.req.version() == 11;
+  if (p.chunked()) {
+    x.req.body_.start(this, Body::Framing::chunked, 0, &x.req.trailer, o.max_header_bytes, o.max_body_bytes);
+  } else {
+    std::uint64_t len = p.content_length().value_or(0);
+    x.req.body_.start(this, len > 0 ? Body::Framing::length : Body::Framing::none, len, nullptr, 0,
+                      o.max_body_bytes);
   }
+  if (x.req.body_.done()) continue_ = false;
   x.in.shrink(kInitialBuffer);  // a large header grew it
   return true;
 }
@@ -302,27 +367,23 @@ void ServerConn::serve() {
     bool keep = srv.opts.keep_alives && !req.close() && !srv.shutting_down.load(std::memory_order_acquire);
     if (srv.opts.write_timeout.count() > 0) set_write_deadline(after(srv.opts.write_timeout));
     w.reset(req.method() == "HEAD", req.version() == 10, keep);
-    bool handler_ok = true;
+    // Go: finishRequest flushes every response, so a pipelined request's
+    // answer never waits for the next request's handler.
+    std::error_code ec;
+    if (!flush(ec)) break;
+    std::exception_ptr failure;
     try {
       srv.handler(w, req);
-    } catch (const std::exception& e) {
-      handler_ok = false;
-      if (!w.failed_) gort::detail::log_error("http: panic serving %s: %s", remote_.c_str(), e.what());
     } catch (...) {
-      handler_ok = false;
-      gort::detail::log_error("http: panic serving %s: unknown exception", remote_.c_str());
+      failure = std::current_exception();
     }
-    if (!handler_ok && !w.header_sent_) {
-      // Go: a panicking handler gets its connection closed; a client that
-      // got nothing is told 500.
-      w.header_.clear();
-      w.pending_.clear();
-      w.status_ = 0;
-      w.keep_alive_ = false;
-      w.write_header(500);
+    if (failure) {
+      srv.requests.fetch_add(1, std::memory_order_relaxed);
+      linger = !w.header_sent_;
+      handler_failed(w, failure);
+      break;
     }
-    std::error_code ec;
-    bool reusable = w.finish(ec) && handler_ok && w.keep_alive_;
+    bool reusable = w.finish(ec) && w.keep_alive_;
     srv.requests.fetch_add(1, std::memory_order_relaxed);
     if (!reusable || ec) {
       linger = !ec;
@@ -341,6 +402,47 @@ void ServerConn::serve() {
   give_back();
   if (linger && !ec) linger_close();
   conn_.close(ec);
+}
+
+void ServerConn::handler_failed(ResponseWriter& w, std::exception_ptr e) {
+  // A body read that failed by the client's doing (malformed chunking, a
+  // body over its limit, a client gone mid-body) is answered as the
+  // client's error and not logged as a handler failure.
+  const std::error_code body_ec = x_->req.body_.err_;
+  int status = 500;
+  std::string what;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::system_error& se) {
+    if (body_ec && se.code() == body_ec) {
+      status = client_error_status(body_ec) != 0 ? client_error_status(body_ec) : 400;
+    } else if (!w.failed_) {
+      what = se.what();
+    }
+  } catch (const std::exception& ex) {
+    what = ex.what();
+  } catch (...) {
+    what = "unknown exception";
+  }
+  if (!what.empty()) gort::detail::log_error("http: panic serving %s: %s", remote_.c_str(), what.c_str());
+  if (w.header_sent_) {
+    // Go: conn.serve's recover closes the connection. A response under way
+    // is cut off as it is - what is buffered is sent, but no terminating
+    // chunk - so the client sees a truncated message, never a complete one.
+    return;
+  }
+  // Nothing sent yet: the client is told (Go: 500 for a panic).
+  w.header_.clear();
+  w.pending_.clear();
+  w.status_ = 0;
+  w.declared_ = -1;
+  w.written_ = 0;
+  w.keep_alive_ = false;
+  w.write_header(status);
+  if (status != 500) w.header_.set("Content-Type", "text/plain; charset=utf-8");
+  std::error_code ec;
+  w.write(std::to_string(status) + " " + std::string(status_text(status)) + "\n", ec);
+  w.finish(ec);
 }
 
 // Go: closeWriteAndWait. Send FIN and read (discarding) for a moment, so a

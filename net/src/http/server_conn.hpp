@@ -26,6 +26,7 @@
 #include "gort/http/response_writer.hpp"
 #include "gort/http/server.hpp"
 #include "gort/net/conn.hpp"
+#include "body_source.hpp"
 
 namespace gort::http {
 
@@ -42,6 +43,7 @@ class InBuffer {
   // Empty if the buffer holds max bytes already.
   std::span<char> space(std::size_t max);
   void commit(std::size_t n) noexcept { end_ += n; }
+  std::size_t size() const noexcept { return end_ - begin_; }
   void shrink(std::size_t keep) noexcept;
 
  private:
@@ -60,13 +62,16 @@ struct Exchange {
     in.clear();
     out.clear();
   }
+  // Gives back what a large request or response grew (a pooled exchange
+  // would keep it for the server's life otherwise).
+  void shrink() noexcept;
   InBuffer in;
   std::string out;  // bytes waiting to be written
   Request req;
   ResponseWriter w;
 };
 
-class ServerConn final : private net::LazyBuffer {
+class ServerConn final : private net::LazyBuffer, private detail::BodySource {
  public:
   enum State : std::uint8_t { fresh, active, idle, closed };
 
@@ -90,6 +95,11 @@ class ServerConn final : private net::LazyBuffer {
   // The server is shutting down: responses say "Connection: close" (Go:
   // doKeepAlives, checked when the header is written).
   bool draining() const noexcept;
+  // For ResponseWriter, before a response header goes out: settles the
+  // request body the handler left unread (Go: chunkWriter.writeHeader
+  // discards up to 256 KiB). False if the connection must close after the
+  // response.
+  bool settle_body();
 
  private:
   bool read_more(std::int64_t deadline, std::error_code& ec, std::int64_t slack = 0);
@@ -105,6 +115,17 @@ class ServerConn final : private net::LazyBuffer {
   void release() noexcept override;
   void set_read_deadline(std::int64_t when, std::int64_t slack);
   void set_write_deadline(std::int64_t when);
+  // BodySource: the request body is read from `in` and the connection.
+  std::string_view buffered() noexcept override;
+  void consume(std::size_t n) noexcept override;
+  bool fill(std::error_code& ec) override;
+  std::size_t read_direct(std::span<char> dst, std::error_code& ec) override;
+  void first_read() override;
+  // The read deadline for the body: body_idle_timeout from now, or the
+  // request's read_timeout if that comes first (0: none).
+  std::int64_t body_deadline() const noexcept;
+  // The handler threw: answer if nothing was sent, close in any case.
+  void handler_failed(ResponseWriter& w, std::exception_ptr e);
 
   Server::Impl* srv_;
   net::Conn conn_;
@@ -114,6 +135,9 @@ class ServerConn final : private net::LazyBuffer {
   std::string remote_;              // the peer's address, for Request
   std::unique_ptr<Exchange> x_;     // null while idle
   bool between_ = true;             // no request in progress: x_ may go back
+  bool overflow_ = false;           // a read had no room (acquire() lent the scratch byte)
+  bool continue_ = false;           // the client expects "100 Continue" before the body
+  std::int64_t request_deadline_ = 0;  // read_timeout for this request's body (0: none)
 };
 
 // Go: http.DetectContentType, reduced to what servers mostly need.

@@ -22,6 +22,12 @@
 
 namespace gort::http {
 
+// Go: httpguts.ValidHeaderFieldName: a non-empty RFC 9110 token.
+bool valid_field_name(std::string_view name) noexcept;
+// Go: httpguts.ValidHeaderFieldValue: no control bytes other than HTAB
+// (so no CR, LF or NUL).
+bool valid_field_value(std::string_view value) noexcept;
+
 class Header {
  public:
   struct Field {
@@ -41,6 +47,8 @@ class Header {
   // Removes every field called name (Go: Header.Del).
   void del(std::string_view name) noexcept;
   void clear() noexcept;
+  // Clears, and gives back the memory if more than keep_bytes were held.
+  void shrink(std::size_t keep_bytes) noexcept;
   std::size_t size() const noexcept { return fields_.size(); }
   bool empty() const noexcept { return fields_.empty(); }
 

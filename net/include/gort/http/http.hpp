@@ -1,6 +1,7 @@
 // http.hpp - gort's HTTP/1.1 server (Go: net/http, server side).
 #pragma once
 
+#include "gort/http/body.hpp"
 #include "gort/http/error.hpp"
 #include "gort/http/header.hpp"
 #include "gort/http/request.hpp"

@@ -1,16 +1,16 @@
 // request.hpp - an HTTP request as a handler sees it (Go: net/http.Request).
 //
-// The server reads the whole body (up to ServerOptions::max_body_bytes)
-// before it calls the handler, so `body` is complete; Go streams it through
-// Request.Body instead. A connection reuses one Request for all its requests
-// (strings keep their capacity): handlers must not keep references to it
-// after they return.
+// The handler is called once the header has arrived; body() streams the
+// body from the connection as the handler reads it (Go: Request.Body; see
+// gort/http/body.hpp). A connection reuses one Request for all its requests:
+// handlers must not keep references to it after they return.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "gort/http/body.hpp"
 #include "gort/http/header.hpp"
 
 namespace gort::http {
@@ -41,13 +41,24 @@ class Request {
   // it, or it is HTTP/1.0 without keep-alive (Go: Request.Close).
   bool close() const noexcept { return close_; }
 
+  // The body, read as the handler asks for it (Go: Request.Body).
+  Body& body() noexcept { return body_; }
+
   Header header;
-  std::string body;
+  // Fields sent after a chunked body; filled once body() reached its end
+  // (Go: Request.Trailer).
+  Header trailer;
 
  private:
   friend class RequestReader;
   friend class ServerConn;
+  friend struct Exchange;
   void clear() noexcept;
+  // Gives back memory a large request grew (a pooled Request keeps it
+  // otherwise).
+  void shrink() noexcept;
+
+  Body body_;
 
   std::string method_;
   std::string target_;

@@ -64,6 +64,8 @@ class ResponseWriter {
   // the connection cannot be reused (a short body, an I/O error).
   bool finish(std::error_code& ec) noexcept;
   void append_body(std::string_view data);
+  // Gives back memory a large response grew (the writer is pooled).
+  void shrink() noexcept;
 
   ServerConn* conn_;
   Header header_;

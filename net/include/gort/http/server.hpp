@@ -17,11 +17,19 @@
 //   413 a body larger than max_body_bytes
 //   501 a Transfer-Encoding other than chunked
 //   505 an HTTP version other than 1.0 and 1.1
-// A client that does not finish its header within read_header_timeout, or
-// stays idle longer than idle_timeout between requests, is disconnected.
+// Handlers run as soon as a request's header has arrived and read the body
+// as a stream (Request::body(), gort/http/body.hpp), so the server holds no
+// more than its read buffer per connection, whatever the clients send.
 //
-// Safe defaults that Go leaves to the user: a 10 s header timeout, a 120 s
-// idle timeout, a 1 MiB header limit and a 10 MiB body limit.
+// Safe defaults that Go leaves to the user (each one overridable below):
+//   read_header_timeout  10 s   the header must arrive within it (slowloris)
+//   body_idle_timeout    30 s   a body read waits at most this long for bytes
+//   idle_timeout         120 s  a kept-alive connection may idle this long
+//   max_header_bytes     1 MiB  larger headers get 431
+//   max_body_bytes       10 MiB a body's default limit (Content-Length above
+//                               it: 413 before the handler runs)
+//   max_connections      7/8 of RLIMIT_NOFILE's soft limit (accepting waits
+//                               beyond it instead of failing with EMFILE)
 #pragma once
 
 #include <chrono>
@@ -46,18 +54,33 @@ namespace gort::http {
 using Handler = std::function<void(ResponseWriter&, Request&)>;
 
 struct ServerOptions {
+  // max_connections' default: derived from RLIMIT_NOFILE when the Server is made.
+  static constexpr std::size_t auto_connections = static_cast<std::size_t>(-1);
+
+  // From accept (or the end of the previous request) to the end of the
+  // header; 0: none (Go: ReadHeaderTimeout).
   std::chrono::nanoseconds read_header_timeout = std::chrono::seconds(10);
   // From the start of a request to the end of its body; 0: none (Go: ReadTimeout).
   std::chrono::nanoseconds read_timeout{0};
+  // How long one read of the body may wait for bytes; 0: none (Go has none:
+  // a client that stops mid-body holds its handler until read_timeout).
+  std::chrono::nanoseconds body_idle_timeout = std::chrono::seconds(30);
   // From the end of the request's header to the end of the response; 0: none.
   std::chrono::nanoseconds write_timeout{0};
-  // Between requests on a kept-alive connection; 0: read_header_timeout.
+  // Between requests on a kept-alive connection; 0: read_timeout, and if
+  // that is 0 too, read_header_timeout (Go: IdleTimeout, then ReadTimeout).
   std::chrono::nanoseconds idle_timeout = std::chrono::seconds(120);
   std::size_t max_header_bytes = 1 << 20;
+  // The default limit of Request::body() (Body::set_limit changes it for one
+  // request). A declared Content-Length above it is answered 413 before the
+  // handler runs; a chunked body fails with errc::body_too_large when it
+  // passes it.
   std::uint64_t max_body_bytes = 10 << 20;
   // At most this many connections are served at once (0: no limit); beyond
-  // it, accepting waits (Go: x/net/netutil.LimitListener).
-  std::size_t max_connections = 0;
+  // it, accepting waits (Go: x/net/netutil.LimitListener). The default,
+  // auto_connections, is 7/8 of the process's RLIMIT_NOFILE soft limit, so
+  // a flood of connections leaves descriptors for the program's own files.
+  std::size_t max_connections = auto_connections;
   bool keep_alives = true;                // Go: SetKeepAlivesEnabled
   std::string server_name = "gort";       // the Server header; empty: none
 };
