@@ -252,3 +252,72 @@ TEST_CASE("http: a body that stalls fails its read after body_idle_timeout and g
     s.stop();
   });
 }
+
+TEST_CASE("http: a request's context is cancelled when the client goes away", "[http][context]") {
+  gort::run([] {
+    gort::chan<std::string> seen(1);
+    http::ServeMux mux;
+    mux.handle_func("/wait", [&](http::ResponseWriter&, http::Request& r) {
+      const gort::Context& ctx = r.context();
+      if (r.body().read_all() != (r.method() == "POST" ? "abc" : "")) return;  // the watch starts at the body's end
+      seen.send("waiting");
+      gort::select(gort::recv(ctx.done()));  // until the client leaves
+      seen.send(ctx.err().message());
+    });
+    TestServer s(std::move(mux));
+    {
+      Conn c = s.dial();
+      c.write(std::string_view("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+      REQUIRE(seen.recv().value() == "waiting");
+    }  // the client closes its end
+    REQUIRE(seen.recv().value() == "context canceled");
+    // A body read to its end first, then the client leaves: the same.
+    {
+      Conn c = s.dial();
+      c.write(std::string_view("POST /wait HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"));
+      REQUIRE(seen.recv().value() == "waiting");
+    }
+    REQUIRE(seen.recv().value() == "context canceled");
+    s.stop();
+  });
+}
+
+TEST_CASE("http: a request's context ends with its handler and with the server; pipelining keeps it", "[http][context]") {
+  gort::run([] {
+    gort::chan<std::string> seen(4);
+    gort::Context kept;
+    http::ServeMux mux;
+    mux.handle_func("/keep", [&](http::ResponseWriter& w, http::Request& r) {
+      kept = r.context();
+      seen.send(kept.err() ? "early" : "live");
+      w.write("k");
+    });
+    mux.handle_func("/wait", [&](http::ResponseWriter&, http::Request& r) {
+      seen.send("waiting");
+      gort::select(gort::recv(r.context().done()));
+      seen.send(r.context().err().message());
+    });
+    TestServer s(std::move(mux));
+    Conn c = s.dial();
+    // Two pipelined requests: the second one's bytes do not look like a
+    // client that left.
+    c.write(std::string_view("GET /keep HTTP/1.1\r\nHost: x\r\n\r\nGET /keep HTTP/1.1\r\nHost: x\r\n\r\n"));
+    boost::beast::flat_buffer buf;
+    REQUIRE(read_response(c, buf).body() == "k");
+    REQUIRE(read_response(c, buf).body() == "k");
+    REQUIRE(seen.recv().value() == "live");
+    REQUIRE(seen.recv().value() == "live");
+    REQUIRE(kept.err() == gort::errc::canceled);  // the handler returned
+    // shutdown() cancels the contexts of requests in flight.
+    c.write(std::string_view("GET /wait HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(seen.recv().value() == "waiting");
+    gort::chan<bool> down(1);
+    gort::go([&] {
+      s.srv.shutdown();
+      down.send(true);
+    });
+    REQUIRE(seen.recv().value() == "context canceled");
+    down.recv();
+    s.done.recv();
+  });
+}

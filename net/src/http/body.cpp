@@ -81,6 +81,7 @@ std::size_t Body::read(std::span<char> buf, std::error_code& ec) noexcept {
   std::uint64_t room = limit_ - std::min(limit_, read_);
   if (buf.size() - 1 > room) buf = buf.first(static_cast<std::size_t>(room) + 1);
   std::size_t n = 0;
+  bool was_eof = eof_;
   try {
     n = framing_ == Framing::length ? read_length(buf, ec) : read_chunked(buf, ec);
   } catch (const std::bad_alloc&) {
@@ -91,6 +92,7 @@ std::size_t Body::read(std::span<char> buf, std::error_code& ec) noexcept {
     err_ = make_error_code(errc::body_too_large);  // reported by the next read
   }
   read_ += n;
+  if (eof_ && !was_eof && !err_) src_->ended();
   if (n == 0) {
     if (err_) {
       ec = err_;

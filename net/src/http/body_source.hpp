@@ -28,6 +28,8 @@ class BodySource {
   // Called once, before the body's first read (the server sends "100
   // Continue" here; Go: expectContinueReader).
   virtual void first_read() {}
+  // Called once, when the body reached its end.
+  virtual void ended() {}
 
  protected:
   ~BodySource() = default;

@@ -1,6 +1,8 @@
 // request.cpp - see request.hpp.
 #include "gort/http/request.hpp"
 
+#include "server_conn.hpp"
+
 namespace gort::http {
 
 namespace {
@@ -67,6 +69,11 @@ void Request::clear() noexcept {
   version_ = 11;
   content_length_ = 0;
   close_ = false;
+}
+
+const Context& Request::context() {
+  static const Context background;
+  return conn_ != nullptr ? conn_->request_context() : background;
 }
 
 void Request::shrink() noexcept {

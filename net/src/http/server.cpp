@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <tuple>
 
 #include "gort/go.hpp"
 #include "gort/scheduler/log.hpp"
@@ -28,6 +29,7 @@ std::size_t default_connection_limit() noexcept {
 }  // namespace
 
 Server::Impl::Impl(Handler h, ServerOptions o) : handler(std::move(h)), opts(std::move(o)) {
+  std::tie(base_ctx, cancel_base) = with_cancel(Context::background());
   if (opts.max_connections == ServerOptions::auto_connections) opts.max_connections = default_connection_limit();
   if (opts.max_connections > 0) limit = std::make_unique<Semaphore>(static_cast<std::int64_t>(opts.max_connections));
 }
@@ -142,6 +144,7 @@ std::error_code Server::shutdown(const Context& ctx) {
   std::shared_ptr<Impl> keep = impl_;
   Impl& s = *keep;
   s.shutting_down.store(true, std::memory_order_release);
+  s.cancel_base();
   {
     std::lock_guard lk(s.mu);
     for (net::Listener* ln : s.listeners) {
@@ -169,6 +172,7 @@ void Server::close() {
   std::shared_ptr<Impl> keep = impl_;
   Impl& s = *keep;
   s.shutting_down.store(true, std::memory_order_release);
+  s.cancel_base();
   std::lock_guard lk(s.mu);
   for (net::Listener* ln : s.listeners) {
     std::error_code ignored;

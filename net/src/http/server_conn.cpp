@@ -23,10 +23,14 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/error.hpp>
+#include <sys/socket.h>
+
 #include <cstring>
 #include <exception>
+#include <tuple>
 
 #include "gort/http/error.hpp"
+#include "gort/go.hpp"
 #include "gort/http/status.hpp"
 #include "gort/scheduler/log.hpp"
 #include "gort/scheduler/nanotime.hpp"
@@ -251,6 +255,67 @@ void ServerConn::first_read() {
   if (!x_->w.header_sent_) x_->out += "HTTP/1.1 100 Continue\r\n\r\n";
 }
 
+void ServerConn::ended() {
+  if (ctx_made_) start_watch();
+}
+
+// ---- the request's context ----
+
+const Context& ServerConn::request_context() {
+  if (!ctx_made_) {
+    std::tie(ctx_, cancel_) = with_cancel(srv_->base_ctx);
+    ctx_made_ = true;
+    if (x_->req.body_.done()) start_watch();
+  }
+  return ctx_;
+}
+
+void ServerConn::start_watch() {
+  // Bytes already buffered are the next pipelined request: the client is
+  // there (Go's background read would have read one of them).
+  if (watching_ || !x_->in.empty()) return;
+  if (!watch_done_) watch_done_ = gort::chan<bool>(1);
+  watching_ = true;
+  gort::go([this, cancel = cancel_] {
+    std::error_code ec;
+    conn_.wait_readable(ec);
+    bool gone = true;
+    if (ec == net::errc::timed_out) {
+      gone = false;  // stop_watch() ended it
+    } else if (!ec) {
+      // Readable: data (a pipelined request: the client is there), end of
+      // stream or a pending error (it is gone).
+      char b;
+      ssize_t n = ::recv(conn_.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+      gone = n <= 0;
+    }
+    if (gone) cancel();
+    watch_done_.send(true);
+  });
+}
+
+void ServerConn::stop_watch() noexcept {
+  if (!watching_) return;
+  watching_ = false;
+  // Go: abortPendingRead - a deadline in the past wakes the watch, which
+  // then leaves; the deadline is set again by the next read.
+  try {
+    conn_.set_read_deadline(net::Clock::time_point(std::chrono::nanoseconds(1)));
+  } catch (const std::system_error&) {
+  }
+  read_deadline_ = -1;  // matches no deadline we would ask for: the next read sets its own
+  watch_done_.recv();
+}
+
+void ServerConn::end_request_context() noexcept {
+  if (!ctx_made_) return;
+  stop_watch();
+  cancel_();  // Go: the context ends when ServeHTTP returns
+  ctx_ = Context();
+  cancel_ = nullptr;
+  ctx_made_ = false;
+}
+
 bool ServerConn::settle_body() {
   Body& b = x_->req.body_;
   if (b.done()) return true;
@@ -312,6 +377,7 @@ bool ServerConn::read_request(bool first, int& reject) {
   Exchange& x = *x_;
   x.req.clear();
   x.req.remote_addr_ = remote_;
+  x.req.conn_ = this;
   RequestReader p(x.req, o.max_header_bytes, o.max_body_bytes);
   p.eager(false);
   std::int64_t start = gort::detail::coarse_nanotime();
@@ -377,6 +443,7 @@ void ServerConn::serve() {
     } catch (...) {
       failure = std::current_exception();
     }
+    end_request_context();
     if (failure) {
       srv.requests.fetch_add(1, std::memory_order_relaxed);
       linger = !w.header_sent_;

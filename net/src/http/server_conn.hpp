@@ -22,6 +22,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "gort/chan.hpp"
+#include "gort/context.hpp"
 #include "gort/http/request.hpp"
 #include "gort/http/response_writer.hpp"
 #include "gort/http/server.hpp"
@@ -100,6 +102,8 @@ class ServerConn final : private net::LazyBuffer, private detail::BodySource {
   // discards up to 256 KiB). False if the connection must close after the
   // response.
   bool settle_body();
+  // For Request::context(): made on first use.
+  const Context& request_context();
 
  private:
   bool read_more(std::int64_t deadline, std::error_code& ec, std::int64_t slack = 0);
@@ -121,6 +125,16 @@ class ServerConn final : private net::LazyBuffer, private detail::BodySource {
   bool fill(std::error_code& ec) override;
   std::size_t read_direct(std::span<char> dst, std::error_code& ec) override;
   void first_read() override;
+  void ended() override;
+  // The client-gone watch (Go: connReader.startBackgroundRead): a fiber
+  // parked in wait_readable on the connection while the handler runs, that
+  // cancels the request's context on end of stream or an error. Started
+  // when the context exists and the body has ended; stopped (by a read
+  // deadline in the past, as Go's abortPendingRead) before the connection
+  // reads again.
+  void start_watch();
+  void stop_watch() noexcept;
+  void end_request_context() noexcept;
   // The read deadline for the body: body_idle_timeout from now, or the
   // request's read_timeout if that comes first (0: none).
   std::int64_t body_deadline() const noexcept;
@@ -138,6 +152,14 @@ class ServerConn final : private net::LazyBuffer, private detail::BodySource {
   bool overflow_ = false;           // a read had no room (acquire() lent the scratch byte)
   bool continue_ = false;           // the client expects "100 Continue" before the body
   std::int64_t request_deadline_ = 0;  // read_timeout for this request's body (0: none)
+  // The request's context (ctx_made_: request_context() was called), and
+  // the watch: watching_ while its fiber may run; it sends on watch_done_
+  // as its last act. All touched only by this connection's fiber.
+  Context ctx_;
+  CancelFunc cancel_;
+  gort::chan<bool> watch_done_;
+  bool ctx_made_ = false;
+  bool watching_ = false;
 };
 
 // Go: http.DetectContentType, reduced to what servers mostly need.

@@ -46,6 +46,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::unique_ptr<Semaphore> limit;  // max_connections
   WaitGroup conn_fibers;
   Pool<Exchange> exchanges;
+  // The parent of every request's context; cancelled by shutdown()/close().
+  Context base_ctx;
+  CancelFunc cancel_base;
 
   void remove(ServerConn* c);
   // Go: closeIdleConns. True when no connection is serving a request.

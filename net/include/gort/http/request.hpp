@@ -10,10 +10,13 @@
 #include <string>
 #include <string_view>
 
+#include "gort/context.hpp"
 #include "gort/http/body.hpp"
 #include "gort/http/header.hpp"
 
 namespace gort::http {
+
+class ServerConn;
 
 class Request {
  public:
@@ -41,6 +44,13 @@ class Request {
   // it, or it is HTTP/1.0 without keep-alive (Go: Request.Close).
   bool close() const noexcept { return close_; }
 
+  // Go: Request.Context(). Cancelled when the client goes away (its
+  // connection reaches end of stream or an error while the handler runs,
+  // once the body was read to its end - Go's background read), when the
+  // server shuts down or closes, and when the handler returns. Made on the
+  // first call: a handler that never asks pays nothing for it.
+  const Context& context();
+
   // The body, read as the handler asks for it (Go: Request.Body).
   Body& body() noexcept { return body_; }
 
@@ -59,6 +69,7 @@ class Request {
   void shrink() noexcept;
 
   Body body_;
+  ServerConn* conn_ = nullptr;  // the connection serving it (null: none)
 
   std::string method_;
   std::string target_;
