@@ -108,14 +108,34 @@ def cpu_seconds(pid):
         return None
 
 
-class Sampler(threading.Thread):
-    """Samples a pid's VmRSS (KiB), open descriptors and CPU seconds every `interval` s."""
+def socket_queues(port):
+    """(sockets, Recv-Q bytes, Send-Q bytes) summed over the established TCP
+    sockets whose local port is `port` (the server's side): the kernel memory
+    a server holds for its clients, which VmRSS does not show."""
+    try:
+        out = subprocess.run(["ss", "-tnH", "state", "established", "( sport = :%d )" % port],
+                             capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    n = rq = sq = 0
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 2 and f[0].isdigit() and f[1].isdigit():
+            n, rq, sq = n + 1, rq + int(f[0]), sq + int(f[1])
+    return n, rq, sq
 
-    def __init__(self, pid, interval, t0=None):
+
+class Sampler(threading.Thread):
+    """Samples a pid's VmRSS (KiB), open descriptors and CPU seconds every
+    `interval` s; with `port`, also the server sockets' kernel queues (ss)
+    every `ss_every` samples."""
+
+    def __init__(self, pid, interval, t0=None, port=None, ss_every=4):
         super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
+        self.pid, self.interval, self.port, self.ss_every = pid, interval, port, ss_every
         self.t0 = t0 if t0 is not None else time.monotonic()
         self.samples = []  # (t, rss_kib, fds, cpu_s)
+        self.queues = []  # (t, sockets, recv_q_bytes, send_q_bytes)
         self.stop_ev = threading.Event()
 
     def sample(self):
@@ -124,9 +144,20 @@ class Sampler(threading.Thread):
             self.samples.append((time.monotonic() - self.t0, r, n, c))
 
     def run(self):
+        i = 0
         while not self.stop_ev.is_set():
             self.sample()
+            if self.port is not None and i % self.ss_every == 0:
+                q = socket_queues(self.port)
+                if q is not None:
+                    self.queues.append((time.monotonic() - self.t0,) + q)
+            i += 1
             self.stop_ev.wait(self.interval)
+
+    def peak_queues_mib(self):
+        """The highest Recv-Q and Send-Q sums seen, MiB."""
+        return (max((q[2] for q in self.queues), default=0) / 2**20,
+                max((q[3] for q in self.queues), default=0) / 2**20)
 
     def stop(self):
         self.stop_ev.set()
