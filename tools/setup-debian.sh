@@ -1,11 +1,11 @@
 #!/bin/sh
 # Installs the Debian 12 packages gort needs, if any is missing.
 #   tools/setup-debian.sh          build and test dependencies
-#   tools/setup-debian.sh bench    also golang-go and wrk (benchmarks against peers)
+#   tools/setup-debian.sh bench    also golang-go, wrk, gnuplot, slowhttptest (benchmarks)
 set -eu
 pkgs="cmake ninja-build g++ make libboost1.81-dev libboost-context1.81-dev catch2 libspdlog-dev curl"
 if [ "${1:-}" = "bench" ]; then
-  pkgs="$pkgs golang-go wrk gnuplot-nox python3"
+  pkgs="$pkgs golang-go wrk gnuplot-nox python3 slowhttptest"
 fi
 missing=""
 for p in $pkgs; do
