@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "body_test_access.hpp"
+#include "server_conn.hpp"
 #include "gort/http/error.hpp"
 #include "gort/http/header.hpp"
 
@@ -223,4 +224,22 @@ TEST_CASE("http body: a request without a body reads as ended, and never asks th
   REQUIRE(ec == errc::eof);
   REQUIRE(b.done());
   REQUIRE(b.read_all().empty());
+}
+
+TEST_CASE("http: a pooled exchange gives back what a large request and response grew (M9)", "[http]") {
+  http::Exchange x;
+  x.req.header.add("X-Big", std::string(1 << 20, 'h'));
+  x.req.trailer.add("X-Big", std::string(1 << 20, 't'));
+  x.out.assign(4 << 20, 'o');
+  REQUIRE(x.req.header.memory() >= 1 << 20);
+  x.reset();
+  x.shrink();  // what ServerConn::give_back does before the exchange goes back to the pool
+  REQUIRE(x.req.header.memory() <= 16 * 1024);
+  REQUIRE(x.req.trailer.memory() <= 16 * 1024);
+  REQUIRE(x.out.capacity() <= 256 * 1024);
+  // Small ones keep their capacity: the common request allocates nothing.
+  x.req.header.add("Host", "x");
+  std::size_t small = x.req.header.memory();
+  x.shrink();
+  REQUIRE(x.req.header.memory() == small);
 }

@@ -49,6 +49,8 @@ class Header {
   void clear() noexcept;
   // Clears, and gives back the memory if more than keep_bytes were held.
   void shrink(std::size_t keep_bytes) noexcept;
+  // Bytes of memory held (the arena's and the field table's capacity).
+  std::size_t memory() const noexcept { return arena_.capacity() + fields_.capacity() * sizeof(Slot); }
   std::size_t size() const noexcept { return fields_.size(); }
   bool empty() const noexcept { return fields_.empty(); }
 
