@@ -12,11 +12,13 @@
 // connection-level problems, 2 logs every request. SIGINT/SIGTERM shut the
 // server down gracefully (requests in flight finish, 10 s at most).
 //
-// Routes: /healthz -> "ok\n"; / -> "Hello World!\n"; /debug/ -> an index of
+// Routes: /healthz -> "ok\n"; / -> "Hello World!\n"; /upload -> reads a
+// request body of any size as a stream, "received N bytes\n"; /debug/ -> an index of
 // /debug/fibers (every fiber, like Go's goroutine dump), /debug/sched (the
 // scheduler as JSON, like schedtrace) and /debug/vars (expvar-style JSON).
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -104,6 +106,18 @@ int main(int argc, char** argv) {
     mux.handle_func("/", [](gort::http::ResponseWriter& w, gort::http::Request& r) {
       if (r.path() != "/") return gort::http::not_found(w, r);
       w.write("Hello World!\n");
+    });
+    // A streamed upload: the body is read as it arrives (32 KiB at a time,
+    // whatever its size), counted and dropped.
+    mux.handle_func("/upload", [](gort::http::ResponseWriter& w, gort::http::Request& r) {
+      std::array<char, 32 * 1024> buf;
+      std::error_code ec;
+      while (r.body().read(buf, ec) > 0) {
+      }
+      if (ec != gort::net::errc::eof) {
+        return gort::http::error(w, "upload: " + ec.message(), gort::http::client_error_status(ec) != 0 ? gort::http::client_error_status(ec) : 400);
+      }
+      w.write("received " + std::to_string(r.body().bytes_read()) + " bytes\n");
     });
     mux.handle_func("/debug/", [](gort::http::ResponseWriter& w, gort::http::Request& r) {
       if (r.path() != "/debug/") return gort::http::not_found(w, r);
