@@ -8,7 +8,7 @@ BUILD := build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test test-plain test-sanitize bench bench-deps clean
+.PHONY: all deps build run test test-plain test-sanitize fuzz fuzz-deps bench bench-deps clean
 
 all: build
 
@@ -43,6 +43,19 @@ test-sanitize: deps
 	cmake --build $(BUILD)/sanitize -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(BUILD)/sanitize --output-on-failure -j $(JOBS) | tee $(BUILD)/sanitize/ctest-sanitize.log
+
+# libFuzzer targets (fuzz/), built with clang++-14 in build/fuzz, each run
+# FUZZ_SECONDS on a copy of its seed corpus (tools/fuzz-run).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz-deps:
+	@./tools/setup-debian.sh fuzz
+
+fuzz: fuzz-deps
+	cmake -S . -B $(BUILD)/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DGORT_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD)/fuzz -j $(JOBS)
+	./tools/fuzz-run --seconds $(FUZZ_SECONDS) --bin $(BUILD)/fuzz/bin $(FUZZ_TARGETS)
 
 bench-deps:
 	@./tools/setup-debian.sh bench

@@ -8,9 +8,27 @@ macro(gort_option name doc default)
 endmacro()
 
 set(GORT_IS_TOP_LEVEL ${PROJECT_IS_TOP_LEVEL})
-gort_option(GORT_BUILD_TESTS "Build the tests" ${GORT_IS_TOP_LEVEL})
-gort_option(GORT_BUILD_SAMPLES "Build the samples" ${GORT_IS_TOP_LEVEL})
-gort_option(GORT_BUILD_BENCHMARKS "Build the benchmarks" ${GORT_IS_TOP_LEVEL})
+# GORT_FUZZ: the libFuzzer targets under fuzz/ (Clang only; README.md,
+# "Fuzzing"). The library is built with ASan+UBSan and coverage
+# instrumentation; tests, samples and benchmarks are off unless asked for.
+gort_option(GORT_FUZZ "Build the libFuzzer targets (Clang)" OFF)
+if(GORT_FUZZ)
+  set(GORT_BUILD_DEFAULT OFF)
+else()
+  set(GORT_BUILD_DEFAULT ${GORT_IS_TOP_LEVEL})
+endif()
+gort_option(GORT_BUILD_TESTS "Build the tests" ${GORT_BUILD_DEFAULT})
+gort_option(GORT_BUILD_SAMPLES "Build the samples" ${GORT_BUILD_DEFAULT})
+gort_option(GORT_BUILD_BENCHMARKS "Build the benchmarks" ${GORT_BUILD_DEFAULT})
+if(GORT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "GORT_FUZZ needs Clang (libFuzzer): -DCMAKE_CXX_COMPILER=clang++-14")
+  endif()
+  set(GORT_SANITIZE "address,undefined" CACHE STRING "Sanitizers to build with, e.g. address,undefined")
+  # Coverage for libFuzzer in every object (the library too); only the fuzz
+  # targets link the fuzzer runtime (-fsanitize=fuzzer, fuzz/CMakeLists.txt).
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
 set(GORT_SANITIZE "" CACHE STRING "Sanitizers to build with, e.g. address,undefined")
 # Every executable goes to build/bin/. A second build tree (the sanitizer
 # build) can point there too and tell its executables apart with a suffix.

@@ -90,15 +90,24 @@ bool split_host_port(std::string_view hp, std::string& host, std::string& port, 
   };
   std::size_t colon = hp.rfind(':');
   if (colon == std::string_view::npos) return fail("missing port in address");
+  std::size_t j = 0, k = 0;  // no '[' from j on, no ']' from k on (Go's j, k)
+  std::string_view h;
   if (!hp.empty() && hp[0] == '[') {
     std::size_t end = hp.find(']');
     if (end == std::string_view::npos) return fail("missing ']' in address");
     if (end + 1 != colon) return fail(end + 1 == hp.size() ? "missing port in address" : "unexpected ']' in address");
-    host = std::string(hp.substr(1, end - 1));
+    h = hp.substr(1, end - 1);
+    j = 1;
+    k = end + 1;
   } else {
-    host = std::string(hp.substr(0, colon));
-    if (host.find(':') != std::string::npos) return fail("too many colons in address");
+    h = hp.substr(0, colon);
+    if (h.find(':') != std::string_view::npos) return fail("too many colons in address");
   }
+  // Go rejects stray brackets too: "[[a]:80" or "a]:80" would otherwise give
+  // a host that join_host_port cannot give back.
+  if (hp.find('[', j) != std::string_view::npos) return fail("unexpected '[' in address");
+  if (hp.find(']', k) != std::string_view::npos) return fail("unexpected ']' in address");
+  host = std::string(h);
   port = std::string(hp.substr(colon + 1));
   return true;
 }
@@ -136,8 +145,12 @@ std::vector<Addr> resolve(const std::string& network, const std::string& address
     std::memcpy(sun.sun_path, address.data(), address.size());
     if (!address.empty() && address[0] == '@') sun.sun_path[0] = '\0';  // Linux abstract namespace
     bool abstract = !address.empty() && address[0] == '@';
+    // An empty path is the unnamed address (Go: a SockaddrUnix without a
+    // name): bind autobinds, and the Addr prints as "". With the terminating
+    // NUL counted it would be the abstract name "\0" instead.
+    std::size_t nul = abstract || address.empty() ? 0 : 1;
     out.emplace_back(network, reinterpret_cast<sockaddr*>(&sun),
-                     static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size() + (abstract ? 0 : 1)));
+                     static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size() + nul));
     return out;
   }
   bool stream = network.rfind("tcp", 0) == 0;
@@ -150,6 +163,15 @@ std::vector<Addr> resolve(const std::string& network, const std::string& address
   std::string host, port;
   if (!split_host_port(address, host, port, err)) {
     ec = std::make_error_code(std::errc::invalid_argument);
+    return out;
+  }
+  // Go: parsePort. getaddrinfo takes any number and keeps its low 16 bits
+  // (":65616" would be port 80).
+  std::string_view digits = std::string_view(port).substr(std::min(port.find_first_not_of('0'), port.size()));
+  if (!port.empty() && port.find_first_not_of("0123456789") == std::string::npos &&
+      (digits.size() > 5 || (!digits.empty() && std::stoul(std::string(digits)) > 65535))) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    err = "address " + port + ": invalid port";
     return out;
   }
   int family = family_of(network);

@@ -66,7 +66,9 @@ void LineBased::encode(std::span<const char> payload, std::string& out, std::err
     ec = errc::frame_too_long;
     return;
   }
-  if (!payload.empty() && std::memchr(payload.data(), '\n', payload.size()) != nullptr) {
+  // A '\n' would end the line early; a last '\r' would read as part of a
+  // "\r\n" and be stripped by the decoder: neither decodes as itself.
+  if (!payload.empty() && (std::memchr(payload.data(), '\n', payload.size()) != nullptr || payload.back() == '\r')) {
     ec = errc::bad_frame;
     return;
   }

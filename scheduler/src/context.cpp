@@ -12,6 +12,7 @@
 // the thread becomes an M, through an opaque function) and keeps the address
 // in the M.
 #include "gort/scheduler/context.hpp"
+#include "gort/scheduler/tls_access.hpp"
 
 #include <cxxabi.h>
 
@@ -19,6 +20,6 @@ namespace gort::detail {
 
 static_assert(sizeof(EhGlobals) <= 2 * sizeof(void*));
 
-__attribute__((noinline, noipa)) void* thread_eh_globals() noexcept { return abi::__cxa_get_globals(); }
+GORT_TLS_ACCESSOR void* thread_eh_globals() noexcept { return abi::__cxa_get_globals(); }
 
 }  // namespace gort::detail

@@ -36,6 +36,7 @@
 #include "gort/scheduler/prefetch.hpp"
 #include "gort/scheduler/sched.hpp"
 #include "gort/scheduler/stack_pool.hpp"
+#include "gort/scheduler/tls_access.hpp"
 
 namespace gort::detail {
 
@@ -293,16 +294,16 @@ void fiber_main(transfer_t t) noexcept {
 
 // ---- thread-local access: never inlined, never analysed across calls ----
 
-__attribute__((noinline, noipa)) M* current_m() noexcept { return tls_m; }
-__attribute__((noinline, noipa)) void set_current_m(M* m) noexcept {
+GORT_TLS_ACCESSOR M* current_m() noexcept { return tls_m; }
+GORT_TLS_ACCESSOR void set_current_m(M* m) noexcept {
   tls_m = m;
   if (m != nullptr) {
     m->errno_loc = &errno;
     m->eh_globals = thread_eh_globals();
   }
 }
-__attribute__((noinline, noipa)) int get_errno() noexcept { return errno; }
-__attribute__((noinline, noipa)) void set_errno(int e) noexcept { errno = e; }
+GORT_TLS_ACCESSOR int get_errno() noexcept { return errno; }
+GORT_TLS_ACCESSOR void set_errno(int e) noexcept { errno = e; }
 
 G* current_g() noexcept {
   M* m = current_m();

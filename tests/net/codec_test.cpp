@@ -131,6 +131,46 @@ TEST_CASE("codec: LineBased keeps the end of line when asked and finds a too-lon
   REQUIRE_THROWS_AS(encode(c, "abcd"), std::system_error);
 }
 
+TEST_CASE("codec: LineBased encode refuses a payload ending in '\\r' (it would decode without it)", "[codec]") {
+  // Found by fuzz/fuzz_codec.cpp: "a\r" encoded as "a\r\n", which decodes as "a".
+  gort::codec::LineBased c(3);
+  std::string out = "kept";
+  std::error_code ec;
+  c.encode(sp("a\r"), out, ec);
+  REQUIRE(ec == errc::bad_frame);
+  REQUIRE(out == "kept");
+  c.encode(sp("\r"), out, ec);
+  REQUIRE(ec == errc::bad_frame);
+  // A '\r' elsewhere is content and round-trips.
+  out = encode(c, "a\rb");
+  REQUIRE(out == "a\rb\n");
+  REQUIRE(decode_all(c, out).frames == std::vector<std::string>{"a\rb"});
+}
+
+TEST_CASE("codec: serve_frames sends earlier replies before a reply it cannot encode ends it", "[codec]") {
+  // Found by fuzz/fuzz_codec.cpp: with both requests buffered, the first
+  // reply sat unflushed (or half-flushed) when the second failed to encode.
+  struct Out {
+    std::string data;
+    std::size_t write(std::span<const char> b, std::error_code& ec) {
+      ec.clear();
+      data.append(b.data(), b.size());
+      return b.size();
+    }
+  };
+  for (std::size_t wbuf : {4, 4096}) {
+    Trickle in{"one\ntwo\n", 64};
+    Out out;
+    gort::codec::LineBased codec(16);
+    std::error_code ec = gort::codec::serve_frames(
+        in, out, codec,
+        [](std::span<const char> req, std::string& reply) { reply = str(req) == "one" ? "first reply" : "bad\nreply"; },
+        64, wbuf);
+    REQUIRE(ec == errc::bad_frame);
+    REQUIRE(out.data == "first reply\n");
+  }
+}
+
 // ---------------------------------------------------------------- DelimiterBased
 
 TEST_CASE("codec: DelimiterBased - the five cases with a multi-byte delimiter", "[codec]") {

@@ -6,11 +6,13 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -471,6 +473,60 @@ TEST_CASE("net: UDP and unix sockets round-trip", "[net]") {
     REQUIRE(std::string(buf.data(), n) == "over unix");
     uln.close();
     REQUIRE_FALSE(std::filesystem::exists(path));  // the listener removed its socket file
+  });
+}
+
+TEST_CASE("net: split_host_port and join_host_port (Go's cases, and stray brackets)", "[net]") {
+  std::string host, port, err;
+  REQUIRE(gort::net::split_host_port("127.0.0.1:80", host, port, err));
+  REQUIRE((host == "127.0.0.1" && port == "80"));
+  REQUIRE(gort::net::split_host_port("[::1]:443", host, port, err));
+  REQUIRE((host == "::1" && port == "443"));
+  REQUIRE(gort::net::split_host_port(":http", host, port, err));
+  REQUIRE((host.empty() && port == "http"));
+  REQUIRE(gort::net::join_host_port("::1", "80") == "[::1]:80");
+  REQUIRE(gort::net::join_host_port("h", "80") == "h:80");
+  REQUIRE_FALSE(gort::net::split_host_port("h", host, port, err));
+  REQUIRE(err == "address h: missing port in address");
+  REQUIRE_FALSE(gort::net::split_host_port("a:b:c", host, port, err));
+  REQUIRE(err == "address a:b:c: too many colons in address");
+  // Found by fuzz/fuzz_address.cpp: "[[]:" split into host "[", which joins
+  // to "[:", which does not split. Go refuses brackets out of place.
+  for (const char* bad : {"[[]:", "[[a]:80", "a[b:80"}) {
+    REQUIRE_FALSE(gort::net::split_host_port(bad, host, port, err));
+    REQUIRE(err == std::string("address ") + bad + ": unexpected '[' in address");
+  }
+  for (const char* bad : {"a]:80", "]:80", "[a]]:80"}) {
+    REQUIRE_FALSE(gort::net::split_host_port(bad, host, port, err));
+    REQUIRE(err == std::string("address ") + bad + ": unexpected ']' in address");
+  }
+}
+
+TEST_CASE("net: resolve refuses ports above 65535 and gives an empty unix path the unnamed address", "[net]") {
+  // Both found by fuzz/fuzz_address.cpp. getaddrinfo keeps a port's low 16
+  // bits (65616 became 80); Go says "invalid port".
+  std::error_code ec;
+  std::string err;
+  auto a = gort::net::resolve("tcp", "127.0.0.1:65616", false, ec, err);
+  REQUIRE(ec == std::errc::invalid_argument);
+  REQUIRE(a.empty());
+  REQUIRE(err == "address 65616: invalid port");
+  REQUIRE(gort::net::resolve("udp", "127.0.0.1:1000000000000000000000", false, ec, err).empty());
+  REQUIRE(ec == std::errc::invalid_argument);
+  a = gort::net::resolve("tcp", "127.0.0.1:00065535", false, ec, err);
+  REQUIRE(!ec);
+  REQUIRE(a.at(0).port() == 65535);
+  // "" was the abstract name "\0" (printed "@"), so a second socket could
+  // not bind it; unnamed, each one autobinds (Go: a SockaddrUnix without a name).
+  a = gort::net::resolve("unixgram", "", false, ec, err);
+  REQUIRE(!ec);
+  REQUIRE(a.at(0).size() == offsetof(sockaddr_un, sun_path));
+  REQUIRE(a.at(0).path().empty());
+  REQUIRE(a.at(0).string().empty());
+  gort::run([] {
+    auto p1 = gort::net::listen_packet("unixgram", "");
+    auto p2 = gort::net::listen_packet("unixgram", "");
+    REQUIRE(p1.local_address().string() != p2.local_address().string());
   });
 }
 

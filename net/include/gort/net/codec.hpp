@@ -80,7 +80,8 @@ class Codec {
 // netty: LineBasedFrameDecoder(maxLength, stripDelimiter, failFast = true).
 // Frames end with "\n" or "\r\n"; max_len bounds a line without its end of
 // line. With strip the frame excludes the end of line, else includes it.
-// encode appends payload + "\n".
+// encode appends payload + "\n"; a payload with a '\n' or ending in '\r'
+// (which a decoder would take for a "\r\n") is errc::bad_frame.
 class LineBased final : public Codec {
  public:
   explicit LineBased(std::size_t max_len, bool strip = true) noexcept : max_len_(max_len), strip_(strip) {}
@@ -193,7 +194,9 @@ std::span<const char> read_frame(bufio::Reader& in, Codec& codec);  // throws st
 // payload; the request view is valid during the call only. A handler that
 // returns bool ends the loop (after its reply is sent) by returning false.
 // Replies are flushed when no further complete request is already
-// buffered, so pipelined requests get their replies in one write. Returns
+// buffered, so pipelined requests get their replies in one write; a reply
+// the codec cannot encode ends the loop with its error after the earlier
+// replies are sent. Returns
 // what ended the loop: errc::eof when the peer closed between frames, {}
 // when the handler asked, else the error (frame_too_long, unexpected_eof, a
 // reset...). Exceptions from the handler propagate.
@@ -217,7 +220,13 @@ std::error_code serve_frames(io::ReaderRef in, io::WriterRef out, Codec& codec, 
     }
     frame.clear();
     codec.encode(reply, frame, ec);
-    if (ec) return ec;
+    if (ec) {
+      // The replies to earlier (pipelined) requests are whole frames: send
+      // them before giving up, and no part of a frame stays half-written.
+      std::error_code flush_ec;
+      w.flush(flush_ec);
+      return ec;
+    }
     w.write(frame, ec);
     if (ec) return ec;
     if (!go_on || codec.decode(r.buffered_view()).status != DecodeStatus::frame) {
