@@ -8,7 +8,8 @@
 #   MAX_LEN  the longest input libFuzzer makes (default 4096)
 #   DICT     a libFuzzer dictionary (tokens of the format), copied next to it
 #   RUNTIME  every input runs on a fiber of one gort runtime started once per
-#            process (fuzz/support/gort_main.cpp) instead of on a plain thread
+#            process (fuzz/support/gort_main.cpp) instead of on a plain thread;
+#            libFuzzer's per-input leak check is off for it (see below)
 #
 # Only with GORT_FUZZ=ON (cmake/gort_options.cmake).
 function(gort_add_fuzzer name)
@@ -33,6 +34,13 @@ function(gort_add_fuzzer name)
     target_link_options(${target} PRIVATE -fsanitize=fuzzer)
   endif()
   set(options "[libfuzzer]\nmax_len = ${F_MAX_LEN}\n")
+  if(F_RUNTIME)
+    # libFuzzer's per-input leak check brackets each input with
+    # __lsan_disable/__lsan_enable, which count per thread; an input that
+    # parks may resume its fiber on another thread, and LSan then aborts
+    # ("Unmatched call to __lsan_enable"). ASan's leak check at exit stays on.
+    string(APPEND options "detect_leaks = 0\n")
+  endif()
   if(F_DICT)
     get_filename_component(dict "${F_DICT}" ABSOLUTE)
     configure_file(${dict} ${GORT_BIN_DIR}/${target}.dict COPYONLY)

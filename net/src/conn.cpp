@@ -148,14 +148,32 @@ void Conn::close(std::error_code& ec) noexcept {
 
 void Conn::close_read() {
   std::error_code ec;
-  fd().shutdown(SHUT_RD, ec);
+  close_read(ec);
   if (ec) throw_op("close", ec);
+}
+
+void Conn::close_read(std::error_code& ec) noexcept {
+  ec.clear();
+  if (!fd_) {
+    ec = make_error_code(errc::closed);
+    return;
+  }
+  fd_->shutdown(SHUT_RD, ec);
 }
 
 void Conn::close_write() {
   std::error_code ec;
-  fd().shutdown(SHUT_WR, ec);
+  close_write(ec);
   if (ec) throw_op("close", ec);
+}
+
+void Conn::close_write(std::error_code& ec) noexcept {
+  ec.clear();
+  if (!fd_) {
+    ec = make_error_code(errc::closed);
+    return;
+  }
+  fd_->shutdown(SHUT_WR, ec);
 }
 
 void Conn::deadline(Clock::time_point t, int mode) {

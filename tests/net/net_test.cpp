@@ -903,3 +903,22 @@ TEST_CASE("net: a deferring reader never disables the events a waiting writer ne
     }
   });
 }
+
+TEST_CASE("net: close_read and close_write have error_code overloads", "[net]") {
+  gort::run([] {
+    std::error_code ec;
+    gort::net::Conn none;
+    none.close_write(ec);
+    REQUIRE(ec == errc::closed);
+    none.close_read(ec);
+    REQUIRE(ec == errc::closed);
+    Pair p = connected_pair();
+    p.client.close_write(ec);
+    REQUIRE(!ec);
+    std::array<char, 4> buf;
+    p.server.read(buf, ec);
+    REQUIRE(ec == errc::eof);
+    p.server.close_read(ec);
+    REQUIRE(!ec);
+  });
+}

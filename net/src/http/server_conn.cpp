@@ -25,6 +25,7 @@
 #include <boost/beast/http/error.hpp>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 #include <exception>
 #include <tuple>
@@ -286,8 +287,11 @@ void ServerConn::start_watch() {
       // Readable: data (a pipelined request: the client is there), end of
       // stream or a pending error (it is gone).
       char b;
-      ssize_t n = ::recv(conn_.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
-      gone = n <= 0;
+      ssize_t n;
+      do {
+        n = ::recv(conn_.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+      } while (n < 0 && errno == EINTR);
+      gone = n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
     }
     if (gone) cancel();
     watch_done_.send(true);

@@ -153,7 +153,9 @@ class Conn {
   void close(std::error_code& ec) noexcept;
   // Go: CloseRead / CloseWrite (half-close: shutdown(2)).
   void close_read();
+  void close_read(std::error_code& ec) noexcept;
   void close_write();
+  void close_write(std::error_code& ec) noexcept;
 
   // Go: SetDeadline / SetReadDeadline / SetWriteDeadline. no_deadline clears.
   // Changing a deadline while an operation is parked applies to it.
