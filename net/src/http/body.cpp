@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "body_source.hpp"
+#include "hex.hpp"
 #include "gort/http/error.hpp"
 #include "gort/http/header.hpp"
 #include "gort/net/error.hpp"
@@ -26,13 +27,6 @@ namespace {
 constexpr std::size_t kMaxChunkLine = 4096;           // Go: maxLineLength
 constexpr std::int64_t kMaxExcess = 16 * 1024;        // Go: chunkedReader.excess limit
 constexpr std::size_t kReadAllReserve = 64 * 1024;    // read_all's first allocation at most
-
-int hexval(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 }  // namespace
 
 void Body::start(detail::BodySource* src, Framing f, std::uint64_t length, Header* trailer, std::size_t trailer_limit,
@@ -189,7 +183,7 @@ bool Body::begin_chunk(std::string_view line) {
   }
   std::uint64_t n = 0;
   for (std::size_t i = 0; i < size.size(); i++) {
-    int v = hexval(size[i]);
+    int v = detail::hex_value(size[i]);
     if (v < 0 || i == 16) {
       fail(make_error_code(v < 0 ? errc::malformed_chunked : errc::chunk_too_large));
       return false;

@@ -1,19 +1,13 @@
 // request.cpp - see request.hpp.
 #include "gort/http/request.hpp"
 
+#include "hex.hpp"
 #include "server_conn.hpp"
 
 namespace gort::http {
 
 namespace {
 constexpr std::size_t kKeepBytes = 16 * 1024;  // a pooled Request keeps at most this much per buffer
-
-int hexval(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 }  // namespace
 
 bool unescape(std::string_view in, std::string& out, bool plus_is_space) {
@@ -27,8 +21,8 @@ bool unescape(std::string_view in, std::string& out, bool plus_is_space) {
     char c = in[i];
     if (c == '%') {
       if (i + 2 >= in.size()) return false;
-      int hi = hexval(in[i + 1]);
-      int lo = hexval(in[i + 2]);
+      int hi = detail::hex_value(in[i + 1]);
+      int lo = detail::hex_value(in[i + 2]);
       if (hi < 0 || lo < 0) return false;
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
