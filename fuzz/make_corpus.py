@@ -78,3 +78,39 @@ for i, s in enumerate([b"/search%20this/%2Fslash", b"%41%42%43", b"%zz", b"%4", 
     put("url", "path-%02d" % i, b"\x00" + s)
 for i, s in enumerate([b"q=go+lang&x=%26", b"a+b%2Bc", b"+++", b"%2"]):
     put("url", "query-%02d" % i, b"\x01" + s)
+
+# fuzz_http_body: [mode][rbuf-1][limit/61][piece][len lo][len hi][wire]
+def body(name, mode, rbuf, limit, piece, length, wire):
+    put("http_body", name, bytes([mode, rbuf, limit, piece]) + struct.pack("<H", length) + wire)
+
+body("chunked-basic", 1, 7, 0, 3, 0, b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Sum: 42\r\n\r\nNEXT")
+body("chunked-limit", 1, 64, 1, 5, 0, b"40\r\n" + b"p" * 64 + b"\r\n40\r\n" + b"q" * 64 + b"\r\n0\r\n\r\n")
+body("chunked-bare-lf", 1, 3, 0, 1, 0, b"5\nhello\r\n0\r\n\r\n")
+body("chunked-long-ext", 1, 255, 0, 200, 0, b"5;" + b"a" * 4200 + b"\r\nhello\r\n0\r\n\r\n")
+body("chunked-trailers", 1, 16, 0, 9, 0, b"0\r\nA: 1\r\nB:2\r\nC:  3 \r\n\r\n")
+body("chunked-overhead", 1, 16, 0, 255, 0, b"".join(b"1;" + b"e" * 100 + b"\r\nx\r\n" for _ in range(40)) + b"0\r\n\r\n")
+body("length", 0, 31, 0, 17, 100, b"d" * 100 + b"GET / HTTP/1.1\r\n")
+body("length-short", 0, 31, 0, 17, 200, b"d" * 100)
+body("length-limit", 0, 255, 1, 17, 100, b"d" * 100)
+body("roundtrip", 2, 13, 0, 7, 0, bytes(range(256)))
+
+# fuzz_http_server: [opts: bit 0 header limit 256, bit 1 body limit 1000][split/16][bytes]
+def server(name, opts, split, data):
+    put("http_server", name, bytes([opts, split]) + data)
+
+H = b"Host: a\r\n"
+server("get-keepalive", 0, 1, b"GET /x HTTP/1.1\r\n" + H + b"\r\nGET /y?q=1 HTTP/1.1\r\n" + H + b"\r\n")
+server("echo-length", 0, 2, b"POST /echo HTTP/1.1\r\n" + H + b"Content-Length: 5\r\n\r\nhelloGET /z HTTP/1.1\r\n" + H + b"\r\n")
+server("echo-chunked", 2, 3, b"POST /echo HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n5;e\r\nhello\r\n0\r\nX-T: t\r\n\r\n")
+server("chunked-unread", 0, 0, b"POST /other HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET / HTTP/1.1\r\n" + H + b"\r\n")
+server("chunked-endless", 1, 4, b"POST /echo HTTP/1.1\r\n" + H + b"Transfer-Encoding: chunked\r\n\r\n5;" + b"a" * 5000)
+server("expect", 0, 4, b"POST /peek HTTP/1.1\r\n" + H + b"Content-Length: 10\r\nExpect: 100-continue\r\n\r\n0123456789")
+server("expect-unread", 0, 4, b"POST /x HTTP/1.1\r\n" + H + b"Content-Length: 10\r\nExpect: 100-continue\r\n\r\n")
+server("ctx", 0, 1, b"GET /ctx HTTP/1.1\r\n" + H + b"\r\n")
+server("big", 0, 1, b"GET /big HTTP/1.1\r\n" + H + b"\r\nGET /big HTTP/1.0\r\n\r\n")
+server("throw", 0, 1, b"GET /throw HTTP/1.1\r\n" + H + b"\r\n")
+server("bad-cl-te", 0, 1, b"POST / HTTP/1.1\r\n" + H + b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+server("header-limit", 1, 1, b"GET / HTTP/1.1\r\n" + H + b"X: " + b"v" * 400 + b"\r\n\r\n")
+server("body-limit", 2, 1, b"POST /echo HTTP/1.1\r\n" + H + b"Content-Length: 5000\r\n\r\n")
+server("http10", 0, 1, b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n")
+server("absolute", 0, 1, b"GET http://h/p%20q?x=1 HTTP/1.1\r\nHost: h\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n")
