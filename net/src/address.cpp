@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "gort/blocking.hpp"
+#include "lookup.hpp"
 #include "gort/net/error.hpp"
 
 namespace gort::net {
@@ -85,7 +86,9 @@ std::string Addr::string() const {
 
 bool split_host_port(std::string_view hp, std::string& host, std::string& port, std::string& err) {
   auto fail = [&](const char* why) {
-    err = std::string("address ") + std::string(hp) + ": " + why;
+    err = std::string("address ") + std::string(hp) + ": " + why;  // before hp's storage may change
+    host.clear();
+    port.clear();
     return false;
   };
   std::size_t colon = hp.rfind(':');
@@ -95,7 +98,9 @@ bool split_host_port(std::string_view hp, std::string& host, std::string& port, 
   if (!hp.empty() && hp[0] == '[') {
     std::size_t end = hp.find(']');
     if (end == std::string_view::npos) return fail("missing ']' in address");
-    if (end + 1 != colon) return fail(end + 1 == hp.size() ? "missing port in address" : "unexpected ']' in address");
+    // The ']' must come just before the last ':' (Go's three cases).
+    if (end + 1 == hp.size()) return fail("missing port in address");
+    if (end + 1 != colon) return fail(hp[end + 1] == ':' ? "too many colons in address" : "missing port in address");
     h = hp.substr(1, end - 1);
     j = 1;
     k = end + 1;
@@ -107,8 +112,9 @@ bool split_host_port(std::string_view hp, std::string& host, std::string& port, 
   // a host that join_host_port cannot give back.
   if (hp.find('[', j) != std::string_view::npos) return fail("unexpected '[' in address");
   if (hp.find(']', k) != std::string_view::npos) return fail("unexpected ']' in address");
-  host = std::string(h);
-  port = std::string(hp.substr(colon + 1));
+  std::string out_host(h), out_port(hp.substr(colon + 1));  // hp may view host or port
+  host = std::move(out_host);
+  port = std::move(out_port);
   return true;
 }
 
@@ -132,6 +138,12 @@ int family_of(const std::string& network) {
 
 std::vector<Addr> resolve(const std::string& network, const std::string& address, bool passive,
                           std::error_code& ec, std::string& err) {
+  return detail::resolve_bounded(network, address, passive, ec, err, nullptr, 0);
+}
+
+std::vector<Addr> detail::resolve_bounded(const std::string& network, const std::string& address, bool passive,
+                                          std::error_code& ec, std::string& err, const Context* ctx,
+                                          std::int64_t deadline) {
   ec.clear();
   std::vector<Addr> out;
   if (is_unix(network)) {
@@ -192,7 +204,13 @@ std::vector<Addr> resolve(const std::string& network, const std::string& address
   if (literal || host.empty()) {
     rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res);
   } else {
-    rc = gort::blocking([&] { return getaddrinfo(host.c_str(), port.c_str(), &hints, &res); });
+    std::error_code abandoned;
+    rc = detail::getaddrinfo_bounded(host, port, hints, &res, ctx, deadline, abandoned);
+    if (abandoned) {
+      ec = abandoned;
+      err = "lookup " + host + ": " + abandoned.message();
+      return out;
+    }
   }
   if (rc != 0) {
     ec = rc == EAI_SYSTEM ? std::error_code(errno, std::generic_category())

@@ -23,6 +23,7 @@ class NetCategory final : public std::error_category {
       case errc::bad_frame: return "invalid frame";
       case errc::short_write: return "short write";
       case errc::no_progress: return "multiple Read calls return no data or error";
+      case errc::no_runtime: return "no gort runtime is running (gort::run has returned)";
     }
     return "unknown gort.net error";
   }

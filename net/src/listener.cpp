@@ -16,8 +16,11 @@
 #include "gort/select.hpp"
 #include "gort/wait_group.hpp"
 #include "gort/scheduler/nanotime.hpp"
+#include "lookup.hpp"
 
 namespace gort::net {
+
+void (*detail::test_hook_dial_connected)() = nullptr;
 
 namespace {
 
@@ -238,7 +241,7 @@ std::error_code map_ctx_err(const std::error_code& e) {
 Conn dial_impl(const std::string& network, const std::string& address, std::int64_t deadline, const Context* ctx) {
   std::error_code ec;
   std::string err;
-  auto addrs = resolve(network, address, false, ec, err);
+  auto addrs = detail::resolve_bounded(network, address, false, ec, err, ctx, deadline);
   if (ec) throw_ec(ec, "dial " + network + " " + address + ": " + err);
   bool packet = network.rfind("udp", 0) == 0 || network == "unixgram";
   std::optional<OpError> first;
@@ -263,17 +266,23 @@ Conn dial_impl(const std::string& network, const std::string& address, std::int6
       WaitGroup wg;
       wg.add(1);
       NetFD* raw = nfd.get();
-      gort::go([done, stop, raw, &wg] {
+      bool fired = false;  // written by the watcher before wg.done(), read after wg.wait()
+      gort::go([done, stop, raw, &wg, &fired] {
         if (select(recv(done), recv(stop)) == 0) {
           std::error_code ignored;
           raw->set_deadline(-1, 'w', ignored);
+          fired = true;
         }
         wg.done();
       });
       nfd->connect(a.data(), a.size(), deadline, ec, &call);
+      if (detail::test_hook_dial_connected != nullptr) detail::test_hook_dial_connected();
       stop.close();
       wg.wait();  // the watcher no longer touches nfd
-      if (ec && ctx->err()) {
+      // Go (golang/go#16523): once the interrupter fired, the connection's
+      // write deadline is poisoned even if connect won the race, so the dial
+      // fails with the ctx's error and the fd is closed.
+      if (fired || (ec && ctx->err())) {
         ec = map_ctx_err(ctx->err());
         call = nullptr;
       }

@@ -346,13 +346,22 @@ std::size_t NetFD::writev(const iovec* iov_in, int cnt, std::error_code& ec) {
   if (!write_lock(ec)) return 0;
   std::size_t nn = 0;
   if (prepare_write(ec)) {
-    constexpr int kMaxIov = 1024;  // IOV_MAX on Linux
+    // The kernel takes at most IOV_MAX (1,024) iovecs a call; gather them
+    // in windows of 128 (2 KiB of a fiber stack that may be 16 KiB), all
+    // under the one write lock.
+    constexpr int kMaxIov = 128;
     iovec local[kMaxIov];
+    int next = 0;  // first caller iovec not yet in `local`
     int n = 0;
-    for (int i = 0; i < cnt && n < kMaxIov; i++) {
-      if (iov_in[i].iov_len > 0) local[n++] = iov_in[i];
-    }
     int first = 0;
+    auto refill = [&] {
+      n = 0;
+      first = 0;
+      for (; next < cnt && n < kMaxIov; next++) {
+        if (iov_in[next].iov_len > 0) local[n++] = iov_in[next];
+      }
+    };
+    refill();
     while (first < n) {
       msghdr msg{};
       msg.msg_iov = local + first;
@@ -366,6 +375,8 @@ std::size_t NetFD::writev(const iovec* iov_in, int cnt, std::error_code& ec) {
         if (first < n) {
           local[first].iov_base = static_cast<char*>(local[first].iov_base) + left;
           local[first].iov_len -= left;
+        } else {
+          refill();
         }
         continue;
       }
@@ -520,6 +531,16 @@ void NetFD::close(std::error_code& ec) {
   decref();
   // Wait until the last operation in flight has left and the descriptor
   // is really closed (Go: FD.Close waits on csema).
+  if (!gort::detail::runtime_running()) {
+    // gort::run has returned: an operation still counted is one of an
+    // abandoned fiber, which never runs again to drop its reference
+    // (docs/architecture.md, "After gort::run returns"). Close now.
+    if (csema_.try_acquire()) return;
+    gort::detail::poll_close(pd_);
+    ::close(sysfd_);
+    sysfd_ = -1;
+    return;
+  }
   csema_.acquire(gort::detail::WaitReason::semacquire);
 }
 
@@ -533,6 +554,12 @@ void NetFD::shutdown(int how, std::error_code& ec) {
 
 void NetFD::set_deadline(std::int64_t d, int mode, std::error_code& ec) {
   ec.clear();
+  // A future deadline is a timer on a P's heap: there is none once gort::run
+  // has returned. (Clearing one, or one already past, needs no timer.)
+  if (d > 0 && !gort::detail::runtime_running()) {
+    ec = make_error_code(errc::no_runtime);
+    return;
+  }
   if (!incref(ec)) return;
   gort::detail::poll_set_deadline(pd_, d, mode);
   decref();

@@ -45,7 +45,11 @@ int wait(epoll_event* evs, int n, std::int64_t delay_ns) noexcept {
     }
 #ifdef SYS_epoll_pwait2
     long r = syscall(SYS_epoll_pwait2, g_epfd, evs, n, tsp, nullptr, 0);
-    if (r >= 0 || errno != ENOSYS) return static_cast<int>(r);
+    if (r >= 0 || errno == EINTR) return static_cast<int>(r);
+    // ENOSYS (kernel < 5.11), or EPERM from a seccomp profile older than
+    // the call (podman#10337): use epoll_wait from now on, starting with
+    // this wait. Go never uses epoll_pwait2. A real error (EBADF) shows
+    // again below.
 #endif
     g_have_pwait2.store(false, std::memory_order_relaxed);
   }

@@ -30,6 +30,9 @@ void WaitQ::remove(Sudog* s) noexcept {
 Sudog* WaitQ::dequeue() noexcept {
   while (Sudog* s = first) {
     remove(s);
+    // A waiter of a runtime that ended: its fiber never runs again, so the
+    // value or the wakeup goes to the next waiter instead.
+    if (s->g != nullptr && is_abandoned(s->g)) continue;
     if (s->sel != nullptr) {
       int expected = 0;
       if (!s->sel->done.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) continue;  // INV4

@@ -11,6 +11,7 @@
 
 #include <stdexcept>
 
+#include "gort/scheduler/park.hpp"
 #include "gort/select.hpp"
 
 namespace gort {
@@ -22,6 +23,7 @@ struct Semaphore::Waiter {
   Waiter* prev = nullptr;
   Waiter* next = nullptr;
   bool acquired = false;  // under mu_: the units were handed to this waiter
+  detail::G* g = detail::current_g();  // null on a plain thread
 };
 
 void Semaphore::push_back(Waiter* w) noexcept {
@@ -54,6 +56,10 @@ void Semaphore::unlink(Waiter* w) noexcept {
 // semaphore used as a read-write lock would starve its writer otherwise).
 void Semaphore::notify_waiters(std::vector<DoneChan>& wake) {
   while (Waiter* w = head_) {
+    if (w->g != nullptr && detail::is_abandoned(w->g)) {
+      unlink(w);  // its runtime ended: it never takes the units
+      continue;
+    }
     if (size_ - cur_ < w->n) break;
     wake.push_back(w->ready);  // first: if it throws, the waiter is untouched
     cur_ += w->n;

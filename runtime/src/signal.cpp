@@ -94,7 +94,9 @@ void signal_notify(const chan<int>& ch, std::initializer_list<int> signals) {
       struct sigaction sa {};
       sa.sa_handler = on_signal;
       sigemptyset(&sa.sa_mask);
-      sa.sa_flags = SA_RESTART;
+      // On the M's alternate stack: the signal may land on a fiber whose
+      // stack is small and nearly full (a signal frame is 3-11 KiB).
+      sa.sa_flags = SA_RESTART | SA_ONSTACK;
       ::sigaction(s, &sa, nullptr);
     }
   }

@@ -8,6 +8,7 @@
 #include "gort/chan.hpp"
 
 #include <limits>
+#include <stdexcept>
 #include <mutex>
 #include <thread>
 
@@ -71,6 +72,11 @@ struct TimerState {
   std::mutex mu;  // never held across a switch
   std::atomic<std::uint64_t> seq{0};
   std::atomic<std::uint64_t> pin_seq{0};
+  // A channel timer's fire was popped and pinned, and chan_fire has not yet
+  // decided about it under `mu`. Set by pin (under the heap lock, visible to
+  // a stop that finds the timer gone: timer_heap.hpp INV5), cleared by
+  // chan_fire under mu. stop/reset read it under mu after bumping seq.
+  std::atomic<bool> firing{false};
   std::function<void()> fn;    // after_func timers
   chan<Clock::time_point> ch;  // channel timers and tickers (capacity 1)
 
@@ -87,6 +93,7 @@ void pin(Timer* t) noexcept {
   TimerState* st = state(t);
   st->ref();
   st->pin_seq.store(st->seq.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  st->firing.store(true, std::memory_order_relaxed);
 }
 
 void abandon(Timer* t) noexcept { state(t)->unref(); }
@@ -112,6 +119,7 @@ void chan_fire(Timer* t, std::int64_t now) {
   bool periodic = t->period > 0;
   {
     std::lock_guard lk(st->mu);
+    st->firing.store(false, std::memory_order_relaxed);
     if (st->seq.load(std::memory_order_relaxed) == st->pin_seq.load(std::memory_order_relaxed)) {
       st->ch.try_send(Clock::time_point{std::chrono::nanoseconds(now)});
     }
@@ -166,24 +174,34 @@ void unref_timer(TimerState* st) noexcept {
   if (st) st->unref();
 }
 
+// Go 1.23 (time.go t.stop/t.modify with isSending): a channel timer that is
+// due but whose value is not yet sent is still active; the seq bump makes
+// chan_fire drop that value. Order matters: the heap is asked first, so a
+// fire popped before that was pinned with the old seq (INV5 of
+// timer_heap.hpp) and is dropped, and `firing` tells that it was pending.
+// A fire popped after the bump cannot exist: the timer is out of the heap.
 bool stop_timer(TimerState* st) {
   if (st == nullptr) return false;
   RuntimeScope scope(false);
   std::lock_guard lk(st->mu);
-  st->seq.fetch_add(1, std::memory_order_relaxed);
   bool active = TimerHeap::stop(&st->timer);
+  st->seq.fetch_add(1, std::memory_order_relaxed);
   if (active) st->unref();  // the heap's reference (never the last: the caller holds one)
+  if (st->ch && st->firing.load(std::memory_order_relaxed)) active = true;
   if (st->ch && drain(st)) active = true;
   return active;
 }
 
 bool reset_timer(TimerState* st, std::int64_t when, std::int64_t period) {
   if (st == nullptr) return false;
+  // Arming needs a P's heap (M5 of the review: a null scheduler before).
+  if (g_sched == nullptr) throw std::logic_error("gort: timers need a running gort runtime (gort::run)");
   RuntimeScope scope(false);
   std::lock_guard lk(st->mu);
-  st->seq.fetch_add(1, std::memory_order_relaxed);
   bool armed = TimerHeap::stop(&st->timer);
+  st->seq.fetch_add(1, std::memory_order_relaxed);
   bool active = armed;
+  if (st->ch && st->firing.load(std::memory_order_relaxed)) active = true;
   if (st->ch && drain(st)) active = true;
   if (!armed) st->ref();  // re-arming: the heap needs a reference again
   if (period >= 0) st->timer.period = period;

@@ -66,21 +66,27 @@ void NotifyList::notify_one() noexcept {
   if (wait_.load(std::memory_order_acquire) == notify_.load(std::memory_order_acquire)) return;
   RuntimeScope scope(false);
   lock_.lock();
-  std::uint32_t t = notify_.load(std::memory_order_relaxed);
-  if (t == wait_.load(std::memory_order_acquire)) {
+  for (;;) {
+    std::uint32_t t = notify_.load(std::memory_order_relaxed);
+    if (t == wait_.load(std::memory_order_acquire)) break;
+    // Ticket t is notified whether or not its waiter has queued yet (if
+    // not, its wait() returns at once).
+    notify_.store(t + 1, std::memory_order_release);
+    Waiter* found = nullptr;
+    for (Waiter *prev = nullptr, *w = head_; w != nullptr; prev = w, w = w->next) {
+      if (w->ticket != t) continue;
+      Waiter* next = w->next;
+      if (prev != nullptr) prev->next = next; else head_ = next;
+      if (tail_ == w) tail_ = prev;
+      found = w;
+      break;
+    }
+    if (found == nullptr) break;
+    // A waiter abandoned when its runtime ended cannot use the signal:
+    // pass it to the next ticket.
+    if (found->g != nullptr && is_abandoned(found->g)) continue;
     lock_.unlock();
-    return;
-  }
-  // Ticket t is notified whether or not its waiter has queued yet (if not,
-  // its wait() returns at once).
-  notify_.store(t + 1, std::memory_order_release);
-  for (Waiter *prev = nullptr, *w = head_; w != nullptr; prev = w, w = w->next) {
-    if (w->ticket != t) continue;
-    Waiter* next = w->next;
-    if (prev != nullptr) prev->next = next; else head_ = next;
-    if (tail_ == w) tail_ = prev;
-    lock_.unlock();
-    wake(w);
+    wake(found);
     return;
   }
   lock_.unlock();

@@ -318,6 +318,7 @@ const char* to_string(GStatus s) noexcept {
     case GStatus::syscall: return "syscall";
     case GStatus::waiting: return "waiting";
     case GStatus::dead: return "dead";
+    case GStatus::abandoned: return "abandoned";
   }
   return "?";
 }
@@ -435,6 +436,7 @@ G* newproc(const FiberEntry& e, void* src, std::size_t stack_size) {
   g->waitreason = WaitReason::none;
   g->preempt.store(false, std::memory_order_relaxed);
   g->hog_logged.store(false, std::memory_order_relaxed);
+  g->kblock_logged.store(false, std::memory_order_relaxed);
   g->is_main = false;
   g->saved_errno = 0;
   g->eh_caught = nullptr;
@@ -575,6 +577,10 @@ void park(CommitFn commit, void* arg, WaitReason reason) noexcept {
 namespace {
 void ready_impl(G* g, bool next) noexcept {
   GStatus st = g->status.load(std::memory_order_acquire);
+  // A fiber abandoned by a runtime that has ended (docs/architecture.md,
+  // "After gort::run returns"): a late wake from a cancel, send or close
+  // finds its stale wait record. The fiber never runs again.
+  if (st == GStatus::abandoned) return;
   if (st != GStatus::waiting) {
     char msg[128];
     std::snprintf(msg, sizeof msg, "gort: ready of fiber %llu in status %s (not waiting)",
@@ -596,6 +602,8 @@ void ready_impl(G* g, bool next) noexcept {
 }  // namespace
 
 void ready(G* g) noexcept { ready_impl(g, true); }
+bool is_abandoned(const G* g) noexcept { return g->status.load(std::memory_order_acquire) == GStatus::abandoned; }
+bool runtime_running() noexcept { return g_sched != nullptr; }
 void ready_tail(G* g) noexcept { ready_impl(g, false); }
 
 void yield() noexcept {

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "thread_state.hpp"
 #include "gort/scheduler/context.hpp"
 #include "gort/scheduler/log.hpp"
 #include "gort/scheduler/nanotime.hpp"
@@ -84,6 +85,7 @@ void record_g0_stack(M* m) {
 void mstart(M* m) {
   set_current_m(m);
   m->pthread = pthread_self();
+  m->tid = current_tid();
   record_g0_stack(m);
   m_signal_setup(m);
   if (m->nextp != nullptr) {
@@ -148,24 +150,28 @@ bool teardown(Sched& s) {
   for (P* p : s.allp) p->timers.abandon_all();
   s.poll->abandon_waiters();
   // Every fiber still alive is abandoned, as Go's exit abandons goroutines:
-  // their stacks return to the pool (kept under LSan, below); objects on
-  // them are not destroyed.
+  // objects on their stacks are not destroyed. Unlike Go's, this process
+  // goes on, and their wait records stay linked in channels, semaphores,
+  // condition variables and contexts that may outlive the runtime. So each
+  // such G is marked abandoned and keeps its stack: a later send, close,
+  // cancel or release reads the stale record safely, skips it (wait queues
+  // test is_abandoned) and ready() of it does nothing. The cost is the
+  // abandoned fibers' stacks, never reused. Dead fibers' stacks hold only
+  // stale frames and go back to the pool.
   StackPool& pool = StackPool::instance();
   for (G* g = s.allg; g != nullptr;) {
     G* next = g->allglink;
-#ifdef GORT_ASAN
-    // Under LeakSanitizer, keep the stacks of abandoned fibers and scan them
-    // as roots: what they reference is reachable (as it would be for a Go
-    // program at exit), not leaked. Without this, a fiber the runtime itself
-    // started (an after_func callback readied just before main returned)
-    // makes the test that ran it fail at process exit. Dead fibers' stacks
-    // hold only stale frames and go back to the pool.
     if (g->status.load(std::memory_order_relaxed) != GStatus::dead) {
+      g->status.store(GStatus::abandoned, std::memory_order_release);
+#ifdef GORT_ASAN
+      // Under LeakSanitizer, scan the kept stacks as roots: what they
+      // reference is reachable (as it would be for a Go program at exit),
+      // not leaked.
       __lsan_register_root_region(g->stack_lo, static_cast<std::size_t>(g->region + g->region_size - g->stack_lo));
+#endif
       g = next;
       continue;
     }
-#endif
     StackPool::Region r{g->region, g->region_size, g->guard, g->slab, g->slab_id};
     g->~G();
     pool.release(r);

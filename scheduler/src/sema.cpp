@@ -53,7 +53,14 @@ void Sema::release(bool handoff) noexcept {
     RuntimeScope scope(false);
     lock_.lock();
     Waiter* w = head_;
+    // Waiters abandoned when their runtime ended never take the unit.
+    while (w != nullptr && w->g != nullptr && is_abandoned(w->g)) {
+      head_ = w->next;
+      nwait_.fetch_sub(1, std::memory_order_relaxed);
+      w = head_;
+    }
     if (w == nullptr) {
+      tail_ = nullptr;
       count_++;
       lock_.unlock();
       return;

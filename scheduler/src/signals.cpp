@@ -1,7 +1,9 @@
 // signals.cpp - the two signals the runtime handles itself.
 //
 // SIGURG: the preemption signal (Go: preemptM). sysmon sends it to an M whose
-//   fiber has held its P for over 10 ms. C++ has no async safe points, so the
+//   fiber has held its P for over 10 ms, unless that thread waits in the
+//   kernel (thread_state.hpp): a signal would cut a raw nanosleep or poll
+//   short with EINTR. C++ has no async safe points, so the
 //   handler never switches fibers. If the fiber is in user code (the M's
 //   in_runtime is 0) the handler puts the P in the syscall state, exactly as
 //   gort::blocking's entry would, and returns: the fiber keeps running on its
@@ -12,6 +14,8 @@
 //   safepoint. Only the thread itself reads in_runtime and clears m->p, so a
 //   signal fence on the fiber side is enough (no atomic RMW on the hot path).
 //   GORT_DEBUG=asyncpreemptoff=1 stops sysmon from sending it.
+//
+// SIGPIPE: ignored for the user's fds, as Go does (install_signal_handlers).
 //
 // SIGSEGV/SIGBUS: a fault inside the running fiber's guard region is a stack
 //   overflow: print "fatal error: stack overflow in fiber N" and die by the
@@ -78,6 +82,8 @@ void sigurg_handler(int sig, siginfo_t* info, void* uctx) {
   errno = saved;
 }
 
+void sigpipe_handler(int) {}
+
 void write_all(const char* s) {
   std::size_t n = std::strlen(s);
   while (n > 0) {
@@ -126,6 +132,19 @@ void install_signal_handlers() {
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigaction(SIGSEGV, &sa, &g_prev_segv);
     sigaction(SIGBUS, &sa, &g_prev_bus);
+    // Go ignores SIGPIPE from fds other than stdout and stderr (os/signal
+    // docs): a write to a pipe or socket whose reader has gone fails with
+    // EPIPE instead of killing the process. gort's own sockets use
+    // MSG_NOSIGNAL; this covers the user's fds. A handler that does
+    // nothing, not SIG_IGN: an ignored disposition would be inherited by
+    // every program the process execs, a handler is reset by exec. A
+    // handler the program installed itself stays.
+    struct sigaction old;
+    if (sigaction(SIGPIPE, nullptr, &old) == 0 && !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL) {
+      sa.sa_handler = sigpipe_handler;
+      sa.sa_flags = SA_ONSTACK | SA_RESTART;
+      sigaction(SIGPIPE, &sa, nullptr);
+    }
   });
 }
 

@@ -20,6 +20,7 @@
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/sched.hpp"
 #include "gort/scheduler/stack_pool.hpp"
+#include "thread_state.hpp"
 
 namespace gort::detail {
 
@@ -51,7 +52,20 @@ void preemptone(Sched& s, P* pp, std::int64_t now) noexcept {
     s.npreempt_requests.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (s.config.hard_preempt && now - pp->sm_preempt_when >= kHardPreemptGraceNs) preempt_m(m);
+  if (!s.config.hard_preempt || now - pp->sm_preempt_when < kHardPreemptGraceNs) return;
+  // A thread asleep in the kernel (a raw usleep, a blocking read outside
+  // gort::blocking) is not computing: the signal would only make its call
+  // fail with EINTR, which code that never asked for signals does not
+  // expect. Its P waits for the call to return instead (reported once).
+  if (thread_waits_in_kernel(m->tid)) {
+    if (!g->kblock_logged.exchange(true, std::memory_order_relaxed)) {
+      log_info("gort: fiber %llu has waited in a system call outside gort::blocking for over 10 ms; "
+               "the other fibers of P%d wait for it (wrap blocking calls in gort::blocking)",
+               static_cast<unsigned long long>(g->id), pp->id);
+    }
+    return;
+  }
+  preempt_m(m);
 }
 
 // A P taken from a fiber by the preemption signal is reported once per fiber.
@@ -187,7 +201,7 @@ void sysmon_main() {
       // wakeup, a futex call and a context switch, per message.)
       std::int64_t sleep = kDeepSleepNs;
       {
-        std::lock_guard lk(s.lock);
+        std::lock_guard lk(s.gfree_lock);  // the free-G sets' lock, not sched.lock
         if (s.gfree.unscavenged() > 0) sleep = kScavengePeriodNs;
       }
       s.sysmonwait.store(true);

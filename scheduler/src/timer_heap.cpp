@@ -90,6 +90,9 @@ std::int64_t TimerHeap::run_expired(std::int64_t now) {
     Timer* t = heap_[0];
     if (t->when > now) break;
     auto fn = t->fn;
+    // Pin before the timer leaves the heap: a stop() that then finds it
+    // gone (heap == null, acquire) also sees what pin recorded (INV5).
+    if (t->pin) t->pin(t);
     if (t->period > 0) {
       // Skip the periods that were missed entirely (Go: unlockAndRun).
       t->when += t->period * (1 + (now - t->when) / t->period);
@@ -100,7 +103,6 @@ std::int64_t TimerHeap::run_expired(std::int64_t now) {
       t->heap.store(nullptr, std::memory_order_release);
     }
     publish_min();
-    if (t->pin) t->pin(t);
     lk.unlock();
     fn(t, now);  // INV4: t is not touched again
     lk.lock();

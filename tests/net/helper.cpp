@@ -1,7 +1,14 @@
 // gort_net_helper - network scenarios run in a child process by net tests.
 //   echo_clients ADDR N ROUNDS   N connections, ROUNDS checked round trips each; prints "ok N"
 //   emfile                       accept hits EMFILE, backs off, recovers
+//   pwait2_eperm                 epoll_pwait2 fails with EPERM (an old seccomp
+//                                profile); I/O still wakes parked fibers
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -14,7 +21,11 @@
 #include <cstdlib>
 #include <cerrno>
 #include <cstring>
+#include <cstddef>
+#include <span>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "gort/gort.hpp"
@@ -150,12 +161,79 @@ int emfile() {
   });
 }
 
+// Makes epoll_pwait2 fail with EPERM, as a container's seccomp profile that
+// predates the call does (containers/podman#10337).
+bool deny_epoll_pwait2() {
+#if defined(SYS_epoll_pwait2) && (defined(__x86_64__) || defined(__aarch64__))
+#if defined(__x86_64__)
+  constexpr std::uint32_t kArch = AUDIT_ARCH_X86_64;
+#else
+  constexpr std::uint32_t kArch = AUDIT_ARCH_AARCH64;
+#endif
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kArch, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_epoll_pwait2, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
+  if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) return false;
+  // The premise: the call now fails with EPERM.
+  return syscall(SYS_epoll_pwait2, -1, nullptr, 0, nullptr, nullptr, 0) == -1 && errno == EPERM;
+#else
+  return false;
+#endif
+}
+
+int pwait2_eperm() {
+  if (!deny_epoll_pwait2()) {
+    std::printf("skip: cannot install a seccomp filter for epoll_pwait2\n");
+    return 0;
+  }
+  // A hang is the failure: give up after 20 s with a message.
+  std::thread([] {
+    std::this_thread::sleep_for(20s);
+    std::printf("FAIL: parked fibers were never woken by the poller\n");
+    std::fflush(stdout);
+    std::_Exit(3);
+  }).detach();
+  return gort::run(gort::Config{.gomaxprocs = 1}, [] {
+    auto ln = gort::net::listen("tcp", "127.0.0.1:0");
+    gort::go([&] {
+      gort::net::Conn c = ln.accept();
+      char buf[64];
+      for (;;) {
+        std::error_code ec;
+        std::size_t n = c.read(std::span<char>(buf, sizeof buf), ec);
+        if (ec) return;
+        c.write(std::span<const char>(buf, n));
+      }
+    });
+    gort::net::Conn c = gort::net::dial("tcp", ln.address().string());
+    char buf[16];
+    for (int i = 0; i < 100; i++) {
+      c.write(std::string_view("ping"));
+      std::size_t got = 0;
+      while (got < 4) got += c.read(std::span<char>(buf + got, 4 - got));
+    }
+    // A timer-only wait goes through the poller's timeout as well.
+    gort::sleep_for(5ms);
+    std::printf("ok: 100 round trips with epoll_pwait2 denied\n");
+    return 0;
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "echo_clients" && argc == 5) return echo_clients(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
   if (mode == "emfile") return emfile();
-  std::fprintf(stderr, "usage: gort_net_helper echo_clients ADDR N ROUNDS | emfile\n");
+  if (mode == "pwait2_eperm") return pwait2_eperm();
+  std::fprintf(stderr, "usage: gort_net_helper echo_clients ADDR N ROUNDS | emfile | pwait2_eperm\n");
   return 64;
 }

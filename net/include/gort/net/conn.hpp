@@ -30,9 +30,12 @@
 #include <boost/system/system_error.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <new>
 #include <span>
 #include <system_error>
+#include <vector>
 
 #include "gort/net/address.hpp"
 #include "gort/net/error.hpp"
@@ -138,15 +141,24 @@ class Conn {
     if (ec) throw boost::system::system_error(ec, op_text("write"));
     return n;
   }
-  // Go: net.Buffers.WriteTo: every buffer, with writev.
+  // Go: net.Buffers.WriteTo: every buffer, with writev, under one write lock
+  // (a concurrent writer's bytes never land between two of these buffers).
+  // Past kMaxIov buffers the iovec array moves to the heap.
   template <class ConstBufferSequence>
   std::size_t writev(const ConstBufferSequence& buffers) {
-    iovec iov[kMaxIov];
-    int n = to_iov(buffers, iov);
     std::error_code ec;
-    std::size_t put = writev_impl(iov, n, ec);
+    std::size_t put = writev(buffers, ec);
     if (ec) throw_op("write", ec);
     return put;
+  }
+  template <class ConstBufferSequence>
+  std::size_t writev(const ConstBufferSequence& buffers, std::error_code& ec) noexcept {
+    iovec iov[kMaxIov];
+    int n = to_iov(buffers, iov);
+    if (n < kMaxIov) return writev_impl(iov, n, ec);
+    std::vector<iovec> all;
+    if (!to_iov_all(buffers, all, ec)) return 0;
+    return writev_impl(all.data(), static_cast<int>(all.size()), ec);
   }
 
   void close();
@@ -193,6 +205,26 @@ class Conn {
       n++;
     }
     return n;
+  }
+  // Every non-empty buffer; false (ec = no memory, or too many for an int)
+  // when they cannot be gathered.
+  template <class Buffers>
+  static bool to_iov_all(const Buffers& buffers, std::vector<iovec>& iov, std::error_code& ec) noexcept {
+    try {
+      for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it) {
+        auto b = *it;
+        if (b.size() == 0) continue;
+        iov.push_back({const_cast<void*>(static_cast<const void*>(b.data())), b.size()});
+      }
+    } catch (const std::bad_alloc&) {
+      ec = std::make_error_code(std::errc::not_enough_memory);
+      return false;
+    }
+    if (iov.size() > static_cast<std::size_t>(INT32_MAX)) {
+      ec = std::make_error_code(std::errc::argument_list_too_long);
+      return false;
+    }
+    return true;
   }
   static boost::system::error_code to_asio(const std::error_code& e) noexcept;
   std::size_t readv_impl(const iovec* iov, int n, std::error_code& ec) noexcept;

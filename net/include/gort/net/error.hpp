@@ -13,6 +13,7 @@
 //   errc::timed_out      a deadline passed (os.ErrDeadlineExceeded, "i/o timeout")
 //   errc::unexpected_eof a write made no progress (io.ErrUnexpectedEOF)
 //   errc::canceled       a dial's context was cancelled ("operation was canceled")
+//   errc::no_runtime     a deadline set after gort::run returned (no timers are left to run it)
 // and, for bufio, io and the codecs (gort/net/bufio.hpp, io.hpp, codec.hpp):
 //   errc::buffer_full    a peek or slice needs more than the fixed buffer (bufio.ErrBufferFull)
 //   errc::line_too_long  a line (or token) is longer than the caller's limit
@@ -42,6 +43,7 @@ enum class errc {
   bad_frame = 10,
   short_write = 11,
   no_progress = 12,
+  no_runtime = 13,
 };
 
 }  // namespace gort::net

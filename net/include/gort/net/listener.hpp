@@ -67,7 +67,10 @@ Listener listen(const std::string& network, const std::string& address, const Li
                 std::error_code& ec) noexcept;
 
 // Go: net.Dial / DialTimeout / Dialer.DialContext. Names are resolved with
-// getaddrinfo in a blocking section; each address is tried in turn.
+// getaddrinfo; each address is tried in turn. A timeout bounds the lookup
+// too: getaddrinfo cannot be interrupted, so a bounded lookup runs on a
+// thread of its own, and one that outlives the timeout finishes there
+// unseen (Go's cgo resolver does the same).
 Conn dial(const std::string& network, const std::string& address);
 Conn dial(const std::string& network, const std::string& address, std::error_code& ec) noexcept;
 Conn dial(const std::string& network, const std::string& address, std::chrono::nanoseconds timeout);
@@ -77,8 +80,10 @@ Conn dial(const std::string& network, const std::string& address, std::chrono::n
 // cancelling it aborts a connect in progress: the error is then
 // errc::canceled ("operation was canceled") or errc::timed_out ("i/o
 // timeout") for an expired deadline, as Go maps them. A context that is
-// already done fails at once. (Name resolution itself runs to completion:
-// getaddrinfo cannot be interrupted; the context is checked after it.)
+// already done fails at once. Cancelling also abandons a name lookup in
+// progress (as for a timeout, above); a cancel that comes just after the
+// connect succeeded still fails the dial and closes the socket, because
+// Go's interrupter has poisoned its write deadline (golang/go#16523).
 Conn dial(const Context& ctx, const std::string& network, const std::string& address);
 Conn dial(const Context& ctx, const std::string& network, const std::string& address,
           std::error_code& ec) noexcept;

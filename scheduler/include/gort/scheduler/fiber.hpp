@@ -52,6 +52,7 @@ enum class GStatus : std::uint8_t {
   syscall = 3,   // inside gort::blocking or preempted by sysmon without a P
   waiting = 4,   // parked; recorded somewhere that will ready() it
   dead = 6,      // exited, on a free list
+  abandoned = 7,  // alive when its runtime ended (gort::run returned); never runs again
 };
 const char* to_string(GStatus s) noexcept;
 
@@ -98,6 +99,7 @@ struct alignas(64) G {
   WaitReason waitreason = WaitReason::none;
   std::atomic<bool> preempt{false};
   std::atomic<bool> hog_logged{false};  // sysmon logged this G as a CPU hog
+  std::atomic<bool> kblock_logged{false};  // sysmon logged it waiting in the kernel outside gort::blocking
   bool is_main = false;
   bool canary = false;         // unguarded stack: check kStackCanary on every switch away
   int saved_errno = 0;         // errno of this fiber while it is switched out

@@ -23,7 +23,7 @@
 // period get their stack pages released (take_aged / put_scavenged), so a
 // burst of fibers does not pin its peak memory forever.
 //
-// Not synchronised: sched.lock guards it.
+// Not synchronised: Sched::gfree_lock guards every instance (sched.hpp).
 #pragma once
 
 #include <cstddef>

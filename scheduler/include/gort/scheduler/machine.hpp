@@ -53,6 +53,7 @@ struct alignas(64) M {
   M* alllink = nullptr;              // every M of this run
   std::thread thread;                // empty for M0 (the thread that called run)
   pthread_t pthread{};
+  pid_t tid = 0;                     // kernel thread id (sysmon reads it; set before the M runs)
   std::uint64_t fastrand = 0;        // per-M xorshift state (steal order)
   std::vector<std::uint64_t> watch_heads;  // find_runnable's spin watch (schedule.cpp)
 

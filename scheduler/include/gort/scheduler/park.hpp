@@ -52,6 +52,16 @@ void ready(G* g) noexcept;
 // As ready(), but at the tail of the local queue (timers: fire in order).
 void ready_tail(G* g) noexcept;
 
+// Whether g was abandoned when its runtime ended: it never runs again, and
+// its stack stays mapped, so a stale wait record of it may still be read.
+// Wait queues skip such waiters instead of handing them a value, a unit or
+// a wakeup meant for a live one.
+bool is_abandoned(const G* g) noexcept;
+
+// Whether a gort runtime is running in this process (between the start of
+// gort::run and its teardown).
+bool runtime_running() noexcept;
+
 // Go: Gosched (to the tail of the local run queue; see docs/scheduler.md).
 void yield() noexcept;
 

@@ -5,9 +5,12 @@
 //
 // Locking:
 //   lock (Go: sched.lock) guards the global run queue, the idle P and idle M
-//   lists, the free-G lists, the M list and needspinning writes. It is never
-//   held across a context switch or a blocking call. Lock order:
+//   lists, the M list and needspinning writes. It is never held across a
+//   context switch or a blocking call. Lock order:
 //   sched.lock -> TimerHeap::mu_ (never the reverse); allg_lock is a leaf.
+//   gfree_lock (Go: sched.gFree.lock) guards the global free-G sets (gfree,
+//   gfree_other); it is a leaf too, taken by gfget/gfput and sysmon's
+//   scavenger, never together with lock.
 //
 // Atomics read without the lock (all seq_cst unless noted, because the
 // spinning protocol relies on StoreLoad ordering between "publish work" and

@@ -21,6 +21,10 @@
 //        so fn may free it (a sleeping fiber's timer lives on its stack). A
 //        concurrent stop() may run while fn runs: owners that free the timer
 //        on stop use `pin` to keep it alive until fn is done.
+//   INV5 `pin` runs under the heap's mutex before a one-shot timer leaves the
+//        heap (the release store of heap = null). A stop() that finds it gone
+//        therefore sees everything pin wrote: an owner can tell "fired and
+//        delivered" from "popped, fire still to come" (time.cpp's `firing`).
 #pragma once
 
 #include <atomic>
@@ -38,9 +42,10 @@ struct Timer {
   void (*fn)(Timer* t, std::int64_t now) = nullptr;
   // Called instead of fn for timers still armed when a runtime shuts down.
   void (*abandon)(Timer* t) noexcept = nullptr;
-  // Called under the heap's lock just before fn is run for this timer (the
-  // lock is released before fn). Lets the owner pin the timer's state for
-  // the duration of fn, and snapshot what a concurrent stop may change.
+  // Called under the heap's lock when the timer is due, before it leaves the
+  // heap (INV5) and before fn runs (the lock is released before fn). Lets
+  // the owner pin the timer's state for the duration of fn, and snapshot
+  // what a concurrent stop may change.
   void (*pin)(Timer* t) noexcept = nullptr;
   void* arg = nullptr;
   std::atomic<TimerHeap*> heap{nullptr};  // INV1
