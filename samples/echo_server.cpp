@@ -91,10 +91,12 @@ int main(int argc, char** argv) {
       gort::net::Conn conn = ln.accept(ec);
       if (ec) {
         std::fprintf(stderr, "echo_server: accept: %s\n", ec.message().c_str());
-        if (gort::net::is_temporary(ec)) {
-          backoff = backoff.count() == 0 ? std::chrono::milliseconds(5) : std::min(backoff * 2, std::chrono::milliseconds(1000));
-          gort::sleep_for(backoff);
-        }
+        // Go: Server.Serve. Out of descriptors and the like pass: back off
+        // (5 ms doubling to 1 s) and accept again. Anything else (the
+        // listener closed) will not: stop, rather than spin.
+        if (!gort::net::is_temporary(ec)) return 1;
+        backoff = backoff.count() == 0 ? std::chrono::milliseconds(5) : std::min(backoff * 2, std::chrono::milliseconds(1000));
+        gort::sleep_for(backoff);
         continue;
       }
       backoff = std::chrono::milliseconds(0);

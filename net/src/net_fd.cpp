@@ -57,7 +57,14 @@ NetFD::NetFD(int sysfd, int family, int sotype, std::string net)
     : sysfd_(sysfd), family_(family), sotype_(sotype), is_stream_(sotype == SOCK_STREAM), net_(std::move(net)) {}
 
 std::unique_ptr<NetFD> NetFD::open(int sysfd, int family, int sotype, std::string net, std::error_code& ec) {
-  std::unique_ptr<NetFD> fd(new NetFD(sysfd, family, sotype, std::move(net)));
+  std::unique_ptr<NetFD> fd;
+  try {
+    fd.reset(new NetFD(sysfd, family, sotype, std::move(net)));
+  } catch (const std::bad_alloc&) {
+    ::close(sysfd);  // an accepted or dialed fd must not leak (the review's L4)
+    ec = std::make_error_code(std::errc::not_enough_memory);
+    return nullptr;
+  }
   fd->pd_ = gort::detail::poll_open(sysfd);
   if (fd->pd_ == nullptr) {
     ec = sys_err(gort::detail::get_errno());

@@ -18,7 +18,12 @@ namespace gort::detail {
 
 namespace {
 
-std::atomic<std::int64_t> g_waiters{0};  // Go: netpollWaiters
+// Go: netpollWaiters. seq_cst, as Go's atomics: the "a fiber waits on I/O,
+// so some M must poll" decision (schedule.cpp) reads it after leaving the
+// spinning count, and on weak-memory CPUs a relaxed load could see a stale 0
+// and let every M sleep while no one polls (the review's L3). On x86 the
+// loads cost nothing extra and the RMWs were locked already.
+std::atomic<std::int64_t> g_waiters{0};
 
 // ---- the type-stable cache (Go: pollCache) ----
 
@@ -127,7 +132,7 @@ bool block_commit(G* g, void* arg) noexcept {
   std::uintptr_t expected = PollDesc::kWait;
   if (gpp->compare_exchange_strong(expected, reinterpret_cast<std::uintptr_t>(g), std::memory_order_acq_rel)) {
     // Counted only once parked: a count of 0 lets the scheduler skip polling.
-    g_waiters.fetch_add(1, std::memory_order_relaxed);
+    g_waiters.fetch_add(1, std::memory_order_seq_cst);
     return true;
   }
   return false;  // readiness or an error arrived meanwhile: do not sleep
@@ -349,10 +354,10 @@ void poll_unblock(PollDesc* pd) noexcept {
   ready_all(rg, wg, delta);
 }
 
-std::int64_t poll_waiters() noexcept { return g_waiters.load(std::memory_order_relaxed); }
+std::int64_t poll_waiters() noexcept { return g_waiters.load(std::memory_order_seq_cst); }
 
 void poll_adjust_waiters(std::int32_t delta) noexcept {
-  if (delta != 0) g_waiters.fetch_add(delta, std::memory_order_relaxed);
+  if (delta != 0) g_waiters.fetch_add(delta, std::memory_order_seq_cst);
 }
 
 std::int32_t poll_ready(GQueue& ready, PollDesc* pd, int mode) noexcept {

@@ -159,6 +159,9 @@ int select_go(SelectCase* cases, int n, bool block) {
   std::sort(order.data(), order.data() + norder);
   norder = static_cast<int>(std::unique(order.data(), order.data() + norder) - order.data());
   Locks locks{order.data(), norder};
+  // Allocated before any channel is locked: a bad_alloc thrown with the
+  // locks held would leave every channel of the select locked for good.
+  SmallVec<Sudog, 8> sgs(n);
 
   // The runtime is entered only to wake or to park (see chan_core.hpp).
   locks.lock();
@@ -175,7 +178,6 @@ int select_go(SelectCase* cases, int n, bool block) {
 
   // Pass 2: wait on every case at once.
   SelectState st;
-  SmallVec<Sudog, 8> sgs(n);
   G* g = current_g();
   Note note;
   for (int k = 0; k < npoll; k++) {

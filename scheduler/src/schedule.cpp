@@ -85,14 +85,19 @@ G* steal_work(M* m, P* p, std::int64_t now, std::int64_t& pollUntil, bool& new_w
   return nullptr;
 }
 
-// Work queued in some P's ring (the re-check of a spinning M that gives up).
-// A G in runnext is left to its owner, as in the spin watch below (Go's
-// stealWork also takes runnext only on its last pass, after backing off): a
-// runnext that changes at every channel hand-off would send the checker
-// stealing in a loop and make the owner's writes to it cross cores.
+// Work queued in some P's ring (the re-check of a spinning M that gives up;
+// Go: checkRunqsNoP). A G in the runnext of a running P is left to its
+// owner, as in the spin watch below (Go's stealWork also takes runnext only
+// on its last pass, after backing off): a runnext that changes at every
+// channel hand-off would send the checker stealing in a loop and make the
+// owner's writes to it cross cores. But the owner of a P in the syscall
+// state (its fiber is in gort::blocking, or lost the P to the hog signal)
+// is not about to run it: that G counts, or it would wait for sysmon's
+// retake, up to 10 ms (the review's L1).
 bool any_local_work(Sched& s) noexcept {
   for (P* p : s.allp) {
     if (!p->runq.ring_empty()) return true;
+    if (p->runq.has_runnext() && p->status.load(std::memory_order_relaxed) == PStatus::syscall) return true;
   }
   return false;
 }

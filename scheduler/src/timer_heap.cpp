@@ -1,7 +1,10 @@
 // timer_heap.cpp - per-P 4-ary timer heap. Invariants: timer_heap.hpp.
 #include "gort/scheduler/timer_heap.hpp"
 
+#include <new>
 #include <utility>
+
+#include "gort/scheduler/sched.hpp"
 
 namespace gort::detail {
 
@@ -60,7 +63,12 @@ void TimerHeap::remove_at(std::size_t i) {
 bool TimerHeap::add(Timer* t, std::int64_t when) {
   std::lock_guard lk(mu_);
   t->when = when;
-  heap_.push_back(t);
+  try {
+    heap_.push_back(t);
+  } catch (const std::bad_alloc&) {
+    // Callers are noexcept (timer_add): say why instead of std::terminate.
+    fatal("gort: out of memory arming a timer");
+  }
   sift_up(heap_.size() - 1);
   t->heap.store(this, std::memory_order_release);
   bool earliest = heap_[0] == t;

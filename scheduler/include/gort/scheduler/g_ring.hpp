@@ -10,17 +10,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 
 #include "gort/scheduler/fiber.hpp"
 
 namespace gort::detail {
+
+[[noreturn]] void fatal(const char* msg) noexcept;  // sched.hpp
 
 class GRing {
  public:
   std::size_t size() const noexcept { return tail_ - head_; }
   bool empty() const noexcept { return tail_ == head_; }
 
-  void push_back(G* g) {
+  void push_back(G* g) noexcept {
     if (size() == cap_) grow();
     buf_[tail_++ & (cap_ - 1)] = g;
   }
@@ -30,9 +33,13 @@ class GRing {
   }
 
  private:
-  void grow() {
+  // Runs inside noexcept scheduler paths (globrunq_put): out of memory is
+  // fatal with a message, as Go's throw("out of memory"), rather than an
+  // anonymous std::terminate.
+  void grow() noexcept {
     std::size_t cap = cap_ ? cap_ * 2 : 256;
-    auto buf = std::make_unique<G*[]>(cap);
+    std::unique_ptr<G*[]> buf(new (std::nothrow) G*[cap]);
+    if (!buf) fatal("gort: out of memory growing a run queue");
     std::size_t n = size();
     for (std::size_t i = 0; i < n; i++) buf[i] = buf_[(head_ + i) & (cap_ - 1)];
     buf_ = std::move(buf);

@@ -128,6 +128,8 @@ class RunQueue {
   bool ring_empty() const noexcept {
     return head_.load(std::memory_order_relaxed) == tail_.load(std::memory_order_relaxed);
   }
+  // Any thread; racy. Whether runnext holds a G.
+  bool has_runnext() const noexcept { return runnext_.load(std::memory_order_relaxed) != nullptr; }
 
   // Any thread; approximate (schedtrace, sysmon).
   std::uint32_t size_hint() const noexcept {
