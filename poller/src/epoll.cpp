@@ -155,15 +155,9 @@ std::int32_t netpoll(std::int64_t delay_ns, GQueue& ready) noexcept {
     if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) mode += 'r';
     if (ev.events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) mode += 'w';
     if (mode == 0) continue;
-    std::uint64_t seq;
-    PollDesc* pd = PollDesc::untag(ev.data.u64, seq);
-    if ((pd->fdseq.load(std::memory_order_acquire) & 0xffff) != seq) continue;  // stale: the fd was closed
-    // Before poll_ready publishes readiness (release), so a reader that sees
-    // it sees this too.
-    if (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) poll_note_read_hup(pd, seq);
     // Go: only EPOLLERR alone is an event error (not with IN/OUT/HUP).
-    poll_set_event_err(pd, ev.events == EPOLLERR, seq);
-    delta += poll_ready(ready, pd, mode);
+    delta += poll_deliver(ready, ev.data.u64, mode, (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) != 0,
+                          ev.events == EPOLLERR);
   }
   errno = saved;
   return delta;

@@ -354,6 +354,17 @@ void poll_unblock(PollDesc* pd) noexcept {
   ready_all(rg, wg, delta);
 }
 
+std::int32_t poll_deliver(GQueue& ready, std::uint64_t tag, int mode, bool hup, bool err) noexcept {
+  std::uint64_t seq;
+  PollDesc* pd = PollDesc::untag(tag, seq);
+  if ((pd->fdseq.load(std::memory_order_acquire) & 0xffff) != seq) return 0;  // stale: the fd was closed
+  // Before poll_ready publishes readiness (release), so a reader that sees
+  // it sees this too.
+  if (hup) poll_note_read_hup(pd, seq);
+  poll_set_event_err(pd, err, seq);
+  return poll_ready(ready, pd, mode);
+}
+
 std::int64_t poll_waiters() noexcept { return g_waiters.load(std::memory_order_seq_cst); }
 
 void poll_adjust_waiters(std::int32_t delta) noexcept {

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "../support/fibers.hpp"
 #include "gort/gort.hpp"
 #include "gort/scheduler/machine.hpp"
 #include "gort/scheduler/park.hpp"
@@ -345,7 +346,8 @@ TEST_CASE("an idle runtime uses no CPU", "[runtime][sched]") {
     never.add(1);
     for (int i = 0; i < 100; i++) gort::go([&] { never.wait(); });
     gort::go([] { gort::sleep_for(1h); });
-    gort::sleep_for(50ms);  // let the M's and sysmon settle into sleep
+    gort::test::await_parked("sync.WaitGroup.Wait", 100);  // all of them parked
+    gort::test::await_parked("sleep");
     double before = process_cpu_ms();
     gort::sleep_for(400ms);
     used_ms = process_cpu_ms() - before;

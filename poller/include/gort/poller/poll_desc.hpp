@@ -174,6 +174,12 @@ std::int64_t poll_waiters() noexcept;
 std::int32_t poll_ready(GQueue& ready, PollDesc* pd, int mode) noexcept;
 // Go: pollDesc.setEventErr (only if seq still matches).
 void poll_set_event_err(PollDesc* pd, bool on, std::uint64_t seq) noexcept;
+// One backend event, as the backend stored its tag (PollDesc::tag()): drops
+// it if the tag's fd sequence is stale (the fd was closed, and perhaps its
+// pollDesc reused, after the kernel queued the event); otherwise records a
+// hang-up or urgent data (`hup`) and an event error (`err`), and wakes the
+// waiters of `mode` (poll_ready). Returns poll_ready's waiter delta.
+std::int32_t poll_deliver(GQueue& ready, std::uint64_t tag, int mode, bool hup, bool err) noexcept;
 void poll_adjust_waiters(std::int32_t delta) noexcept;
 
 }  // namespace gort::detail
