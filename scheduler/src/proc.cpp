@@ -174,6 +174,11 @@ __attribute__((always_inline)) inline void finish_switch_inline(M* m, void* fctx
     case AfterSwitch::none:
       return;
     case AfterSwitch::free_g:
+#ifdef GORT_TSAN
+      // The dead incarnation's TSan fiber: it will never run again.
+      tsan::destroy_fiber(from->tsan_fiber);
+      from->tsan_fiber = nullptr;
+#endif
       gfput(m->p, from);
       return;
     case AfterSwitch::requeue_tail:
@@ -240,10 +245,10 @@ __attribute__((always_inline)) inline M* switch_to(M* m, G* g, G* next, bool inh
     if (G* after = q.peek(0)) prefetch_fiber(after);
     execute(m, next, inherit);
     t = jump(next->ctx, rec, fake, next->stack_lo,
-             static_cast<std::size_t>(next->stack_hi - next->stack_lo));
+             static_cast<std::size_t>(next->stack_hi - next->stack_lo), tsan_fiber_of(next));
   } else {
     m->curg.store(nullptr, std::memory_order_relaxed);
-    t = jump(m->g0ctx, rec, fake, m->g0_stack_lo, m->g0_stack_size);
+    t = jump(m->g0ctx, rec, fake, m->g0_stack_lo, m->g0_stack_size, tsan_fiber_of(m));
   }
   // Running again, perhaps on another thread: `m` is stale from here on.
   M* now = current_m();
@@ -275,7 +280,7 @@ void fiber_main(transfer_t t) noexcept {
   // code. Leave the fiber frozen (its stack is leaked) and end the thread.
   G* g = m->curg.load(std::memory_order_relaxed);
   SwitchRecord rec{g};
-  jump(m->g0ctx, &rec, nullptr, m->g0_stack_lo, m->g0_stack_size);
+  jump(m->g0ctx, &rec, nullptr, m->g0_stack_lo, m->g0_stack_size, tsan_fiber_of(m));
   __builtin_unreachable();
 }
 
@@ -300,6 +305,9 @@ GORT_TLS_ACCESSOR void set_current_m(M* m) noexcept {
   if (m != nullptr) {
     m->errno_loc = &errno;
     m->eh_globals = thread_eh_globals();
+#ifdef GORT_TSAN
+    m->tsan_fiber = tsan::current_fiber();  // the thread's own: g0 (tsan_fiber.hpp)
+#endif
   }
 }
 GORT_TLS_ACCESSOR int get_errno() noexcept { return errno; }
@@ -431,6 +439,9 @@ G* newproc(const FiberEntry& e, void* src, std::size_t stack_size) {
   ASAN_UNPOISON_MEMORY_REGION(g->stack_lo, static_cast<std::size_t>(g->stack_hi - g->stack_lo));
 #endif
   g->ctx = make_context(g->stack_hi, static_cast<std::size_t>(g->stack_hi - g->stack_lo), fiber_main);
+#ifdef GORT_TSAN
+  g->tsan_fiber = tsan::create_fiber();  // one per incarnation (tsan_fiber.hpp)
+#endif
   g->id = new_goid(p);
   g->waitreason = WaitReason::none;
   g->preempt.store(false, std::memory_order_relaxed);

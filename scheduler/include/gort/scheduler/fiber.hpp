@@ -38,6 +38,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "gort/scheduler/tsan_fiber.hpp"
+
 namespace gort::detail {
 
 struct M;
@@ -119,6 +121,11 @@ struct alignas(64) G {
   void (*entry_invoke)(void*) = nullptr;
   void (*entry_destroy)(void*) noexcept = nullptr;
   void* asan_fake_stack = nullptr;  // ASan's fake-stack handle across switches
+#ifdef GORT_TSAN
+  // ThreadSanitizer's fiber of this incarnation (tsan_fiber.hpp): created by
+  // newproc, destroyed when the G dies or, for one still alive, with the G.
+  void* tsan_fiber = nullptr;
+#endif
   std::size_t region_size = 0;
 
   // Third line, written once when the G is carved: the stack pool's view.
@@ -129,6 +136,10 @@ struct alignas(64) G {
   char* slab = nullptr;   // the stack pool slab holding the region (free-list locality)
   std::uint32_t slab_id = 0;
   G* allglink = nullptr;  // list of every G carved in this run
+
+#ifdef GORT_TSAN
+  ~G() { tsan::destroy_fiber(tsan_fiber); }  // teardown frees abandoned fibers' G's
+#endif
 };
 static_assert(offsetof(G, stack_lo) + sizeof(char*) <= 64, "G's switch fields must share its first cache line");
 static_assert(offsetof(G, region_size) + sizeof(std::size_t) <= 128, "what spawn and exit touch must fit in the G's first two lines");

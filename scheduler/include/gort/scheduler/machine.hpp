@@ -66,6 +66,9 @@ struct alignas(64) M {
   const void* g0_stack_lo = nullptr;
   std::size_t g0_stack_size = 0;
   void* g0_fake_stack = nullptr;
+#ifdef GORT_TSAN
+  void* tsan_fiber = nullptr;        // ThreadSanitizer's context of this thread (tsan_fiber.hpp)
+#endif
   void* altstack = nullptr;          // sigaltstack for SIGSEGV (overflow) and SIGURG
   std::size_t altstack_size = 0;
   stack_t prev_altstack{};           // restored when the M leaves (M0 is the caller's thread)
@@ -74,7 +77,8 @@ struct alignas(64) M {
 // The M of the calling thread, or null for threads that are not M's.
 M* current_m() noexcept;
 // Makes the calling thread m's thread (or no M's, for null): sets the
-// thread-local pointer and m's errno_loc / eh_globals.
+// thread-local pointer and m's errno_loc / eh_globals (and, under TSan, the
+// thread's own fiber, the one switches back to g0 announce).
 void set_current_m(M* m) noexcept;
 
 // A cheap per-M random number (Go: cheaprand).
