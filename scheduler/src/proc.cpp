@@ -169,7 +169,7 @@ __attribute__((always_inline)) inline void finish_switch_inline(M* m, void* fctx
     m->g0ctx = fctx;
     return;
   }
-  from->ctx = fctx;
+  store_ctx(from, fctx);
   switch (after) {
     case AfterSwitch::none:
       return;
@@ -217,7 +217,7 @@ __attribute__((always_inline)) inline void finish_switch_inline(M* m, void* fctx
 // apart, that wait was a sixth of SpawnJoin's time).
 __attribute__((always_inline)) inline void prefetch_fiber(G* g) noexcept {
   auto* top = reinterpret_cast<const char*>(g);
-  auto* sp = static_cast<const char*>(g->ctx);
+  auto* sp = static_cast<const char*>(peek_ctx(g));  // racy on purpose (fiber.hpp)
   prefetch_write(sp);
   prefetch_write(sp + 64);
   for (int i = 1; i <= 6; i++) prefetch_write(top - 64 * i);
@@ -438,7 +438,7 @@ G* newproc(const FiberEntry& e, void* src, std::size_t stack_size) {
   // Frames abandoned by the previous user of this stack left poisoned shadow.
   ASAN_UNPOISON_MEMORY_REGION(g->stack_lo, static_cast<std::size_t>(g->stack_hi - g->stack_lo));
 #endif
-  g->ctx = make_context(g->stack_hi, static_cast<std::size_t>(g->stack_hi - g->stack_lo), fiber_main);
+  store_ctx(g, make_context(g->stack_hi, static_cast<std::size_t>(g->stack_hi - g->stack_lo), fiber_main));
 #ifdef GORT_TSAN
   g->tsan_fiber = tsan::create_fiber();  // one per incarnation (tsan_fiber.hpp)
 #endif

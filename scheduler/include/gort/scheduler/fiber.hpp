@@ -12,7 +12,14 @@
 //   ctx          written by the context that resumes after this G switched
 //                away (finish_switch), read by whoever switches to the G. The
 //                G cannot be resumed before its park commit published it, so
-//                the write always happens-before the read.
+//                the write always happens-before the read. One more reader
+//                is racy on purpose: the resume prefetch (proc.cpp
+//                prefetch_fiber) reads the ctx of a G it peeked at in its
+//                run queue, which may have been stolen, run and parked or
+//                respawned meanwhile. So every write is an atomic relaxed
+//                store and that read a relaxed load (store_ctx, peek_ctx:
+//                plain moves on x86); the value only picks cache lines to
+//                prefetch, so any value, stale or new, is harmless.
 //   status       atomic; transitions are drawn below. Writers: the M running
 //                the G, the waker (waiting -> runnable), the scheduler.
 //   preempt      atomic; set by sysmon, cleared by the M when the G starts a
@@ -143,6 +150,14 @@ struct alignas(64) G {
 };
 static_assert(offsetof(G, stack_lo) + sizeof(char*) <= 64, "G's switch fields must share its first cache line");
 static_assert(offsetof(G, region_size) + sizeof(std::size_t) <= 128, "what spawn and exit touch must fit in the G's first two lines");
+
+// G::ctx's writers and its one racy reader (see "Field ownership").
+inline void store_ctx(G* g, fcontext_t ctx) noexcept {
+  std::atomic_ref<fcontext_t>(g->ctx).store(ctx, std::memory_order_relaxed);
+}
+inline fcontext_t peek_ctx(G* g) noexcept {
+  return std::atomic_ref<fcontext_t>(g->ctx).load(std::memory_order_relaxed);
+}
 
 // The word at the bottom of every usable stack; a switch away from a fiber
 // whose canary changed reports a stack overflow (the fallback detector when
