@@ -52,9 +52,15 @@ bool snapshot_sched(SchedRecord& r) {
   }
   r.ms.clear();
   for (M* m = s.allm; m != nullptr; m = m->alllink) {
-    G* g = m->curg.load(std::memory_order_relaxed);
-    r.ms.push_back(MRecord{m->id, m->p ? m->p->id : -1, g ? static_cast<long long>(g->id) : -1LL, m->spinning,
-                           m->blocking});
+    G* g = m->curg.load(std::memory_order_acquire);  // pairs with execute()
+    // The M's P as the P's atomic `m` says (acquirep, releasep and the hog
+    // retake set both sides together): m->p is a plain field that only its
+    // own thread may read while it runs.
+    int pid = -1;
+    for (const PRecord& pr : r.ps) {
+      if (pr.m == static_cast<long long>(m->id)) pid = pr.id;
+    }
+    r.ms.push_back(MRecord{m->id, pid, g ? static_cast<long long>(g->id) : -1LL, m->spinning, m->blocking});
   }
   return true;
 }

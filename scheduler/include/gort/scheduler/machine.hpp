@@ -11,7 +11,10 @@
 // Field ownership: everything is written by the M's own thread, except
 //   park/nextp/spinning  set by the M that wakes this one (startm), under
 //                        sched.lock, before park.wakeup();
-//   curg                 atomic: sysmon and the preemption signal read it;
+//   curg                 atomic: sysmon, the /debug snapshots and the
+//                        preemption signal read it. execute() stores it with
+//                        release, so another thread that loads it with
+//                        acquire also sees the G's fields newproc wrote;
 //   p                    cleared by this thread's own SIGURG handler (a hog
 //                        retake), which is why in_runtime exists;
 //   in_runtime           written by this thread only; read by its signal
