@@ -83,7 +83,8 @@ void write_stderr(const char* s) noexcept {
   }
   char msg[1024];
   std::snprintf(msg, sizeof msg, "panic: %s%s%s\n\nfiber %llu [running]:\n\tuncaught exception escaped the fiber's function\n",
-                type ? type : "", type ? ": " : "", what, static_cast<unsigned long long>(g->id));
+                type ? type : "", type ? ": " : "", what,
+                static_cast<unsigned long long>(g->id.load(std::memory_order_relaxed)));
   write_stderr(msg);
   const char* tb = std::getenv("GORT_TRACEBACK");
   if (tb && std::strcmp(tb, "crash") == 0) std::abort();
@@ -366,7 +367,7 @@ void check_stack_canary(G* g) noexcept {
   std::snprintf(msg, sizeof msg,
                 "stack overflow in fiber %llu (stack canary overwritten; stack %zu bytes; "
                 "raise it with gort::spawn_options or GORT_STACK_SIZE)",
-                static_cast<unsigned long long>(g->id), g->region_size);
+                static_cast<unsigned long long>(g->id.load(std::memory_order_relaxed)), g->region_size);
   fatal(msg);
 }
 
@@ -442,11 +443,11 @@ G* newproc(const FiberEntry& e, void* src, std::size_t stack_size) {
 #ifdef GORT_TSAN
   g->tsan_fiber = tsan::create_fiber();  // one per incarnation (tsan_fiber.hpp)
 #endif
-  g->id = new_goid(p);
-  g->waitreason = WaitReason::none;
+  g->id.store(new_goid(p), std::memory_order_relaxed);
+  g->waitreason.store(WaitReason::none, std::memory_order_relaxed);
   g->preempt.store(false, std::memory_order_relaxed);
   g->hog_logged.store(false, std::memory_order_relaxed);
-  g->is_main = false;
+  g->is_main.store(false, std::memory_order_relaxed);
   g->saved_errno = 0;
   g->eh_caught = nullptr;
   g->eh_uncaught = 0;
@@ -543,7 +544,8 @@ void goexit() noexcept {
   } else {
     s.offp_exited.fetch_add(1, std::memory_order_relaxed);
   }
-  if (g->is_main) {
+  bool is_main = g->is_main.load(std::memory_order_relaxed);
+  if (is_main) {
     // Go: main returning ends the program. Stop every M at its next
     // scheduling point; run_main tears down.
     s.exiting.store(true);
@@ -555,7 +557,7 @@ void goexit() noexcept {
     s.sysmon_note.wakeup();
     s.main_done.wakeup();
   }
-  SwitchRecord rec{g, g->is_main ? AfterSwitch::none : AfterSwitch::free_g};
+  SwitchRecord rec{g, is_main ? AfterSwitch::none : AfterSwitch::free_g};
   switch_away(m, g, &rec, true);
   __builtin_unreachable();
 }
@@ -575,12 +577,12 @@ void park(CommitFn commit, void* arg, WaitReason reason) noexcept {
   G* g = m->curg.load(std::memory_order_relaxed);
   if (g == nullptr) fatal("gort: park called outside a fiber");
   if (m->blocking) fatal("gort: a fiber parked inside gort::blocking()");
-  g->waitreason = reason;
-  g->waitsince = coarse_nanotime();
+  g->waitreason.store(reason, std::memory_order_relaxed);
+  g->waitsince.store(coarse_nanotime(), std::memory_order_relaxed);
   g->status.store(GStatus::waiting, std::memory_order_release);
   SwitchRecord rec{g, commit ? AfterSwitch::commit : AfterSwitch::none, commit, arg};
   switch_away(m, g, &rec, false);
-  g->waitreason = WaitReason::none;
+  g->waitreason.store(WaitReason::none, std::memory_order_relaxed);
 }
 
 namespace {
@@ -589,7 +591,7 @@ void ready_impl(G* g, bool next) noexcept {
   if (st != GStatus::waiting) {
     char msg[128];
     std::snprintf(msg, sizeof msg, "gort: ready of fiber %llu in status %s (not waiting)",
-                  static_cast<unsigned long long>(g->id), to_string(st));
+                  static_cast<unsigned long long>(g->id.load(std::memory_order_relaxed)), to_string(st));
     fatal(msg);
   }
   g->status.store(GStatus::runnable, std::memory_order_release);
@@ -718,10 +720,10 @@ bool yield_for_io() noexcept {
 void wait_for_p(M* m) noexcept {
   G* g = m->curg.load(std::memory_order_relaxed);
   g->status.store(GStatus::runnable, std::memory_order_release);
-  g->waitreason = WaitReason::wait_for_p;
+  g->waitreason.store(WaitReason::wait_for_p, std::memory_order_relaxed);
   SwitchRecord rec{g, AfterSwitch::commit, &wait_for_p_commit, nullptr};
   switch_to(m, g, nullptr, false, &rec, false);
-  g->waitreason = WaitReason::none;
+  g->waitreason.store(WaitReason::none, std::memory_order_relaxed);
 }
 
 void preempt_self(M* m) noexcept {

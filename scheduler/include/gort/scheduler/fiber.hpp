@@ -24,6 +24,12 @@
 //                the G, the waker (waiting -> runnable), the scheduler.
 //   preempt      atomic; set by sysmon, cleared by the M when the G starts a
 //                new time slice or honours the request.
+//   id, waitreason, waitsince, is_main
+//                atomic, every access relaxed: written by the M running the
+//                G (park) or spawning it (newproc), and read by fiber dumps
+//                and sysmon's log while the G runs, parks, dies or is
+//                respawned (Go's dumps read them racily too). They order
+//                nothing; a dump may mix two moments of one fiber.
 //   everything   else is owned by the M currently running the G (or by the
 //                holder of the queue the G sits in).
 //
@@ -104,10 +110,10 @@ struct alignas(64) G {
   G* schedlink = nullptr;      // intrusive link: run queues, free lists
   std::atomic<M*> m{nullptr};  // M running this G; read racily by sysmon
   std::atomic<GStatus> status{GStatus::idle};
-  WaitReason waitreason = WaitReason::none;
+  std::atomic<WaitReason> waitreason{WaitReason::none};
   std::atomic<bool> preempt{false};
   std::atomic<bool> hog_logged{false};  // sysmon logged this G as a CPU hog
-  bool is_main = false;
+  std::atomic<bool> is_main{false};
   bool canary = false;         // unguarded stack: check kStackCanary on every switch away
   int saved_errno = 0;         // errno of this fiber while it is switched out
   // Per-thread C++ exception state of this fiber while it is switched out
@@ -115,14 +121,14 @@ struct alignas(64) G {
   // and resume on another thread. See context.hpp.
   unsigned eh_uncaught = 0;
   void* eh_caught = nullptr;
-  std::int64_t waitsince = 0;  // coarse nanotime of the last park (fiber dumps)
+  std::atomic<std::int64_t> waitsince{0};  // coarse nanotime of the last park (fiber dumps)
   char* stack_lo = nullptr;    // usable stack: [stack_lo, stack_hi)
 
   // Second line: what spawn writes and a fiber's first and last run read
   // (newproc, fiber_main, goexit, gfput). A fiber spawned on one P and
   // stolen by another moves these two lines and the top of its stack, no
   // more (with short fibers that is most of what work stealing costs).
-  std::uint64_t id = 0;
+  std::atomic<std::uint64_t> id{0};
   char* stack_hi = nullptr;
   void* entry_obj = nullptr;
   void (*entry_invoke)(void*) = nullptr;
