@@ -45,7 +45,8 @@ set(CMAKE_RUNTIME_OUTPUT_DIRECTORY ${GORT_BIN_DIR})
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 
 if(GORT_SANITIZE)
-  # Fiber switches are annotated for ASan (scheduler/.../context.hpp).
+  # Fiber switches are annotated for ASan (scheduler/.../context.hpp) and for
+  # TSan (GORT_SANITIZE=thread: scheduler/.../tsan_fiber.hpp; `make test-tsan`).
   # detect_stack_use_after_return stays off by default (see docs/scheduler.md).
   # -fno-sanitize=vptr: UBSan's dynamic-type check reads a vtable through a
   # pipe (sanitizer_common IsAccessibleMemoryRange); a process out of file

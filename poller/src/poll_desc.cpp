@@ -203,9 +203,9 @@ PollError thread_wait(PollDesc* pd, int mode) noexcept {
 void deadline_pin(Timer* t) noexcept {
   auto* pd = static_cast<PollDesc*>(t->arg);
   if (t == &pd->rt) {
-    pd->rt_fire_seq = pd->rt_seq.load(std::memory_order_relaxed);
+    pd->rt_fire_seq.store(pd->rt_seq.load(std::memory_order_relaxed), std::memory_order_relaxed);
   } else {
-    pd->wt_fire_seq = pd->wt_seq.load(std::memory_order_relaxed);
+    pd->wt_fire_seq.store(pd->wt_seq.load(std::memory_order_relaxed), std::memory_order_relaxed);
   }
 }
 
@@ -217,7 +217,7 @@ void deadline_fire(Timer* t, std::int64_t) noexcept {
   G* g = nullptr;
   {
     std::lock_guard lk(pd->lock);
-    std::uint64_t seq = read ? pd->rt_fire_seq : pd->wt_fire_seq;
+    std::uint64_t seq = (read ? pd->rt_fire_seq : pd->wt_fire_seq).load(std::memory_order_relaxed);
     if (seq != (read ? pd->rseq : pd->wseq)) return;  // the deadline moved, or the fd was reused
     if (read) {
       if (pd->rd <= 0) return;

@@ -14,21 +14,21 @@ namespace gort::detail {
 void WaitQ::enqueue(Sudog* s) noexcept {
   s->next = nullptr;
   s->prev = last;
-  if (last) last->next = s; else first = s;
+  if (last) last->next = s; else first.store(s, std::memory_order_relaxed);
   last = s;
   s->queued = true;
 }
 
 void WaitQ::remove(Sudog* s) noexcept {
   if (!s->queued) return;
-  if (s->prev) s->prev->next = s->next; else first = s->next;
+  if (s->prev) s->prev->next = s->next; else first.store(s->next, std::memory_order_relaxed);
   if (s->next) s->next->prev = s->prev; else last = s->prev;
   s->next = s->prev = nullptr;
   s->queued = false;
 }
 
 Sudog* WaitQ::dequeue() noexcept {
-  while (Sudog* s = first) {
+  while (Sudog* s = first.load(std::memory_order_relaxed)) {
     remove(s);
     // A waiter of a runtime that ended: its fiber never runs again, so the
     // value or the wakeup goes to the next waiter instead.
@@ -106,12 +106,12 @@ void block_on(ChanCore* c, Sudog* s, WaitReason reason) noexcept {
 }
 
 bool full(const ChanCore* c) noexcept {
-  if (c->dataqsiz == 0) return c->recvq.first == nullptr;  // racy read, as Go's
+  if (c->dataqsiz == 0) return c->recvq.first.load(std::memory_order_relaxed) == nullptr;  // WaitQ::first
   return c->qcount.load(std::memory_order_relaxed) == c->dataqsiz;
 }
 
 bool empty(const ChanCore* c) noexcept {
-  if (c->dataqsiz == 0) return c->sendq.first == nullptr;
+  if (c->dataqsiz == 0) return c->sendq.first.load(std::memory_order_relaxed) == nullptr;
   return c->qcount.load(std::memory_order_relaxed) == 0;
 }
 

@@ -22,7 +22,7 @@ int gomaxprocs() noexcept { return detail::g_sched ? detail::g_sched->gomaxprocs
 namespace this_fiber {
 std::uint64_t id() noexcept {
   detail::G* g = detail::current_g();
-  return g ? g->id : 0;
+  return g ? g->id.load(std::memory_order_relaxed) : 0;
 }
 }  // namespace this_fiber
 

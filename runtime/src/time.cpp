@@ -116,10 +116,14 @@ void after_func_fire(Timer* t, std::int64_t) {
 // send, so a slow receiver misses ticks instead of stalling the timer.
 void chan_fire(Timer* t, std::int64_t now) {
   TimerState* st = state(t);
-  bool periodic = t->period > 0;
+  bool periodic;
   {
     std::lock_guard lk(st->mu);
     st->firing.store(false, std::memory_order_relaxed);
+    // Read under mu: reset_timer writes period under mu, not under the heap's
+    // lock. Only Ticker::reset changes it, positive to positive, so this is
+    // still what the heap did with the timer (kept it, or dropped it).
+    periodic = t->period > 0;
     if (st->seq.load(std::memory_order_relaxed) == st->pin_seq.load(std::memory_order_relaxed)) {
       st->ch.try_send(Clock::time_point{std::chrono::nanoseconds(now)});
     }

@@ -19,8 +19,10 @@ std::vector<FiberRecord> snapshot_fibers() {
   for (G* g = s.allg; g != nullptr; g = g->allglink) {
     GStatus st = g->status.load(std::memory_order_relaxed);
     if (st == GStatus::dead || st == GStatus::idle) continue;
-    FiberRecord r{g->id, st, g->waitreason, 0, g->is_main};
-    if (st == GStatus::waiting && g->waitsince != 0 && now > g->waitsince) r.waiting = now - g->waitsince;
+    FiberRecord r{g->id.load(std::memory_order_relaxed), st, g->waitreason.load(std::memory_order_relaxed), 0,
+                  g->is_main.load(std::memory_order_relaxed)};
+    std::int64_t since = g->waitsince.load(std::memory_order_relaxed);
+    if (st == GStatus::waiting && since != 0 && now > since) r.waiting = now - since;
     out.push_back(r);
   }
   return out;
@@ -52,9 +54,16 @@ bool snapshot_sched(SchedRecord& r) {
   }
   r.ms.clear();
   for (M* m = s.allm; m != nullptr; m = m->alllink) {
-    G* g = m->curg.load(std::memory_order_relaxed);
-    r.ms.push_back(MRecord{m->id, m->p ? m->p->id : -1, g ? static_cast<long long>(g->id) : -1LL, m->spinning,
-                           m->blocking});
+    G* g = m->curg.load(std::memory_order_acquire);  // pairs with execute()
+    // The M's P as the P's atomic `m` says (acquirep, releasep and the hog
+    // retake set both sides together): m->p is a plain field that only its
+    // own thread may read while it runs.
+    int pid = -1;
+    for (const PRecord& pr : r.ps) {
+      if (pr.m == static_cast<long long>(m->id)) pid = pr.id;
+    }
+    long long curg = g ? static_cast<long long>(g->id.load(std::memory_order_relaxed)) : -1LL;
+    r.ms.push_back(MRecord{m->id, pid, curg, m->spinning, m->blocking});
   }
   return true;
 }

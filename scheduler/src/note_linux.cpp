@@ -9,6 +9,7 @@
 #include "gort/scheduler/futex.hpp"
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/note.hpp"
+#include "gort/scheduler/tsan_fiber.hpp"
 
 namespace gort::detail {
 
@@ -41,7 +42,25 @@ void Note::wakeup() noexcept {
   futex(&key_, FUTEX_WAKE, 1, nullptr);
 }
 
+#ifdef GORT_TSAN
+// ThreadSanitizer runs an asynchronous signal's handler only inside an
+// intercepted libc call: arriving anywhere else, the signal waits until the
+// thread next makes one. A raw futex syscall is not intercepted, and an
+// untimed FUTEX_WAIT is restarted after a SA_RESTART handler, so a thread
+// parked here (the thread that called gort::run, which the kernel picks
+// first for a process signal) would keep e.g. SIGTERM pending for good and
+// gort::signal_notify would never hear of it. Under TSan the wait is timed:
+// a timed FUTEX_WAIT returns EINTR after any handler, and sleep_for's loop
+// then calls nanotime(), whose clock_gettime TSan intercepts and runs the
+// pending handler in. The hour only bounds each wait; nothing polls.
+void Note::sleep() noexcept {
+  constexpr std::int64_t kHour = 3'600'000'000'000;
+  while (!sleep_for(kHour)) {
+  }
+}
+#else
 void Note::sleep() noexcept { sleep_for(-1); }
+#endif
 
 bool Note::sleep_for(std::int64_t ns) noexcept {
   int saved = errno;

@@ -83,7 +83,8 @@ void write_stderr(const char* s) noexcept {
   }
   char msg[1024];
   std::snprintf(msg, sizeof msg, "panic: %s%s%s\n\nfiber %llu [running]:\n\tuncaught exception escaped the fiber's function\n",
-                type ? type : "", type ? ": " : "", what, static_cast<unsigned long long>(g->id));
+                type ? type : "", type ? ": " : "", what,
+                static_cast<unsigned long long>(g->id.load(std::memory_order_relaxed)));
   write_stderr(msg);
   const char* tb = std::getenv("GORT_TRACEBACK");
   if (tb && std::strcmp(tb, "crash") == 0) std::abort();
@@ -169,11 +170,16 @@ __attribute__((always_inline)) inline void finish_switch_inline(M* m, void* fctx
     m->g0ctx = fctx;
     return;
   }
-  from->ctx = fctx;
+  store_ctx(from, fctx);
   switch (after) {
     case AfterSwitch::none:
       return;
     case AfterSwitch::free_g:
+#ifdef GORT_TSAN
+      // The dead incarnation's TSan fiber: it will never run again.
+      tsan::destroy_fiber(from->tsan_fiber);
+      from->tsan_fiber = nullptr;
+#endif
       gfput(m->p, from);
       return;
     case AfterSwitch::requeue_tail:
@@ -212,7 +218,7 @@ __attribute__((always_inline)) inline void finish_switch_inline(M* m, void* fctx
 // apart, that wait was a sixth of SpawnJoin's time).
 __attribute__((always_inline)) inline void prefetch_fiber(G* g) noexcept {
   auto* top = reinterpret_cast<const char*>(g);
-  auto* sp = static_cast<const char*>(g->ctx);
+  auto* sp = static_cast<const char*>(peek_ctx(g));  // racy on purpose (fiber.hpp)
   prefetch_write(sp);
   prefetch_write(sp + 64);
   for (int i = 1; i <= 6; i++) prefetch_write(top - 64 * i);
@@ -240,10 +246,10 @@ __attribute__((always_inline)) inline M* switch_to(M* m, G* g, G* next, bool inh
     if (G* after = q.peek(0)) prefetch_fiber(after);
     execute(m, next, inherit);
     t = jump(next->ctx, rec, fake, next->stack_lo,
-             static_cast<std::size_t>(next->stack_hi - next->stack_lo));
+             static_cast<std::size_t>(next->stack_hi - next->stack_lo), tsan_fiber_of(next));
   } else {
     m->curg.store(nullptr, std::memory_order_relaxed);
-    t = jump(m->g0ctx, rec, fake, m->g0_stack_lo, m->g0_stack_size);
+    t = jump(m->g0ctx, rec, fake, m->g0_stack_lo, m->g0_stack_size, tsan_fiber_of(m));
   }
   // Running again, perhaps on another thread: `m` is stale from here on.
   M* now = current_m();
@@ -275,7 +281,7 @@ void fiber_main(transfer_t t) noexcept {
   // code. Leave the fiber frozen (its stack is leaked) and end the thread.
   G* g = m->curg.load(std::memory_order_relaxed);
   SwitchRecord rec{g};
-  jump(m->g0ctx, &rec, nullptr, m->g0_stack_lo, m->g0_stack_size);
+  jump(m->g0ctx, &rec, nullptr, m->g0_stack_lo, m->g0_stack_size, tsan_fiber_of(m));
   __builtin_unreachable();
 }
 
@@ -300,6 +306,9 @@ GORT_TLS_ACCESSOR void set_current_m(M* m) noexcept {
   if (m != nullptr) {
     m->errno_loc = &errno;
     m->eh_globals = thread_eh_globals();
+#ifdef GORT_TSAN
+    m->tsan_fiber = tsan::current_fiber();  // the thread's own: g0 (tsan_fiber.hpp)
+#endif
   }
 }
 GORT_TLS_ACCESSOR int get_errno() noexcept { return errno; }
@@ -359,7 +368,7 @@ void check_stack_canary(G* g) noexcept {
   std::snprintf(msg, sizeof msg,
                 "stack overflow in fiber %llu (stack canary overwritten; stack %zu bytes; "
                 "raise it with gort::spawn_options or GORT_STACK_SIZE)",
-                static_cast<unsigned long long>(g->id), g->region_size);
+                static_cast<unsigned long long>(g->id.load(std::memory_order_relaxed)), g->region_size);
   fatal(msg);
 }
 
@@ -431,13 +440,16 @@ G* newproc(const FiberEntry& e, void* src, std::size_t stack_size) {
   // Frames abandoned by the previous user of this stack left poisoned shadow.
   ASAN_UNPOISON_MEMORY_REGION(g->stack_lo, static_cast<std::size_t>(g->stack_hi - g->stack_lo));
 #endif
-  g->ctx = make_context(g->stack_hi, static_cast<std::size_t>(g->stack_hi - g->stack_lo), fiber_main);
-  g->id = new_goid(p);
-  g->waitreason = WaitReason::none;
+  store_ctx(g, make_context(g->stack_hi, static_cast<std::size_t>(g->stack_hi - g->stack_lo), fiber_main));
+#ifdef GORT_TSAN
+  g->tsan_fiber = tsan::create_fiber();  // one per incarnation (tsan_fiber.hpp)
+#endif
+  g->id.store(new_goid(p), std::memory_order_relaxed);
+  g->waitreason.store(WaitReason::none, std::memory_order_relaxed);
   g->preempt.store(false, std::memory_order_relaxed);
   g->hog_logged.store(false, std::memory_order_relaxed);
   g->kblock_logged.store(false, std::memory_order_relaxed);
-  g->is_main = false;
+  g->is_main.store(false, std::memory_order_relaxed);
   g->saved_errno = 0;
   g->eh_caught = nullptr;
   g->eh_uncaught = 0;
@@ -534,7 +546,8 @@ void goexit() noexcept {
   } else {
     s.offp_exited.fetch_add(1, std::memory_order_relaxed);
   }
-  if (g->is_main) {
+  bool is_main = g->is_main.load(std::memory_order_relaxed);
+  if (is_main) {
     // Go: main returning ends the program. Stop every M at its next
     // scheduling point; run_main tears down.
     s.exiting.store(true);
@@ -546,7 +559,7 @@ void goexit() noexcept {
     s.sysmon_note.wakeup();
     s.main_done.wakeup();
   }
-  SwitchRecord rec{g, g->is_main ? AfterSwitch::none : AfterSwitch::free_g};
+  SwitchRecord rec{g, is_main ? AfterSwitch::none : AfterSwitch::free_g};
   switch_away(m, g, &rec, true);
   __builtin_unreachable();
 }
@@ -566,12 +579,12 @@ void park(CommitFn commit, void* arg, WaitReason reason) noexcept {
   G* g = m->curg.load(std::memory_order_relaxed);
   if (g == nullptr) fatal("gort: park called outside a fiber");
   if (m->blocking) fatal("gort: a fiber parked inside gort::blocking()");
-  g->waitreason = reason;
-  g->waitsince = coarse_nanotime();
+  g->waitreason.store(reason, std::memory_order_relaxed);
+  g->waitsince.store(coarse_nanotime(), std::memory_order_relaxed);
   g->status.store(GStatus::waiting, std::memory_order_release);
   SwitchRecord rec{g, commit ? AfterSwitch::commit : AfterSwitch::none, commit, arg};
   switch_away(m, g, &rec, false);
-  g->waitreason = WaitReason::none;
+  g->waitreason.store(WaitReason::none, std::memory_order_relaxed);
 }
 
 namespace {
@@ -584,7 +597,7 @@ void ready_impl(G* g, bool next) noexcept {
   if (st != GStatus::waiting) {
     char msg[128];
     std::snprintf(msg, sizeof msg, "gort: ready of fiber %llu in status %s (not waiting)",
-                  static_cast<unsigned long long>(g->id), to_string(st));
+                  static_cast<unsigned long long>(g->id.load(std::memory_order_relaxed)), to_string(st));
     fatal(msg);
   }
   g->status.store(GStatus::runnable, std::memory_order_release);
@@ -715,10 +728,10 @@ bool yield_for_io() noexcept {
 void wait_for_p(M* m) noexcept {
   G* g = m->curg.load(std::memory_order_relaxed);
   g->status.store(GStatus::runnable, std::memory_order_release);
-  g->waitreason = WaitReason::wait_for_p;
+  g->waitreason.store(WaitReason::wait_for_p, std::memory_order_relaxed);
   SwitchRecord rec{g, AfterSwitch::commit, &wait_for_p_commit, nullptr};
   switch_to(m, g, nullptr, false, &rec, false);
-  g->waitreason = WaitReason::none;
+  g->waitreason.store(WaitReason::none, std::memory_order_relaxed);
 }
 
 void preempt_self(M* m) noexcept {

@@ -53,11 +53,15 @@ void schedtrace(bool detail) {
     }
     if (detail) {
       for (M* m = s.allm; m != nullptr; m = m->alllink) {
-        G* g = m->curg.load(std::memory_order_relaxed);
+        G* g = m->curg.load(std::memory_order_acquire);  // pairs with execute()
+        int pid = -1;  // from the P's atomic side, as snapshot_sched does (introspect.cpp)
+        for (P* p : s.allp) {
+          if (p->m.load(std::memory_order_relaxed) == m) pid = p->id;
+        }
         std::snprintf(buf, sizeof buf, "  M%llu: p=%d curg=%lld spinning=%s blocked=%s\n",
-                      static_cast<unsigned long long>(m->id), m->p ? m->p->id : -1,
-                      g ? static_cast<long long>(g->id) : -1LL, m->spinning ? "true" : "false",
-                      m->blocking ? "true" : "false");
+                      static_cast<unsigned long long>(m->id), pid,
+                      g ? static_cast<long long>(g->id.load(std::memory_order_relaxed)) : -1LL,
+                      m->spinning ? "true" : "false", m->blocking ? "true" : "false");
         out += buf;
       }
     }
@@ -69,8 +73,9 @@ void schedtrace(bool detail) {
       if (st == GStatus::dead) continue;
       M* m = g->m.load(std::memory_order_relaxed);
       std::snprintf(buf, sizeof buf, "  G%llu: status=%d(%s) m=%lld\n",
-                    static_cast<unsigned long long>(g->id), static_cast<int>(st),
-                    to_string(g->waitreason), st == GStatus::running && m ? static_cast<long long>(m->id) : -1LL);
+                    static_cast<unsigned long long>(g->id.load(std::memory_order_relaxed)), static_cast<int>(st),
+                    to_string(g->waitreason.load(std::memory_order_relaxed)),
+                    st == GStatus::running && m ? static_cast<long long>(m->id) : -1LL);
       out += buf;
     }
   }

@@ -310,7 +310,7 @@ void schedule_loop(M* m) {
     execute(m, g, inherit);
     SwitchRecord rec{nullptr};
     transfer_t t = jump(g->ctx, &rec, &m->g0_fake_stack, g->stack_lo,
-                        static_cast<std::size_t>(g->stack_hi - g->stack_lo));
+                        static_cast<std::size_t>(g->stack_hi - g->stack_lo), tsan_fiber_of(g));
     finish_switch(m, t.fctx, t.data);
     if (m->zombie.load(std::memory_order_relaxed)) return;
   }

@@ -103,7 +103,8 @@ void sigsegv_handler(int sig, siginfo_t* info, void* uctx) {
     std::snprintf(msg, sizeof msg,
                   "fatal error: stack overflow in fiber %llu (stack %zu bytes, fault at %p in its "
                   "guard region; raise the size with gort::spawn_options or GORT_STACK_SIZE)\n",
-                  static_cast<unsigned long long>(g->id), g->region_size, static_cast<void*>(addr));
+                  static_cast<unsigned long long>(g->id.load(std::memory_order_relaxed)), g->region_size,
+                  static_cast<void*>(addr));
     write_all(msg);
     signal(sig, SIG_DFL);  // returning re-executes the faulting access: die by the signal
     return;

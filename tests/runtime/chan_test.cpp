@@ -25,7 +25,7 @@ int waiters(const gort::chan<T>& c, bool senders) {
   gort::detail::ChanCore* core = c.core();
   core->lock.lock();
   int n = 0;
-  for (auto* s = (senders ? core->sendq : core->recvq).first; s != nullptr; s = s->next) n++;
+  for (auto* s = (senders ? core->sendq : core->recvq).first.load(std::memory_order_relaxed); s != nullptr; s = s->next) n++;
   core->lock.unlock();
   return n;
 }

@@ -42,8 +42,7 @@ TEST_CASE("Timer::stop racing the fire: true while the value is unreceived, and 
       std::thread stopper([&] {
         while (!probe.c().try_recv()) {
         }
-        for (volatile unsigned k = 0; k < delay; k++) {
-        }
+        for (unsigned k = 0; k < delay; k++) asm volatile("" ::: "memory");
         for (int i = kTimers - 1; i >= 0; i--) stopped[static_cast<std::size_t>(i)] = timers[static_cast<std::size_t>(i)].stop();
         done.send(1);
       });

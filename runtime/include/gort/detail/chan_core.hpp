@@ -69,7 +69,13 @@ struct Sudog {
 };
 
 struct WaitQ {
-  Sudog* first = nullptr;
+  // Written under the channel lock; also read without it by the non-blocking
+  // fast paths (chan.cpp full/empty, Go: chansend/chanrecv's lock-free
+  // check), which only compare it with null and never follow it. Relaxed
+  // everywhere: under the lock the lock orders it, and a fast-path answer is
+  // only ever "not ready at some moment during the call", as in Go; nothing
+  // the waiter wrote is read through it.
+  std::atomic<Sudog*> first{nullptr};
   Sudog* last = nullptr;
   void enqueue(Sudog* s) noexcept;
   // Go: waitq.dequeue. Skips (and unlinks) select waiters already won elsewhere.

@@ -12,11 +12,24 @@
 //   ctx          written by the context that resumes after this G switched
 //                away (finish_switch), read by whoever switches to the G. The
 //                G cannot be resumed before its park commit published it, so
-//                the write always happens-before the read.
+//                the write always happens-before the read. One more reader
+//                is racy on purpose: the resume prefetch (proc.cpp
+//                prefetch_fiber) reads the ctx of a G it peeked at in its
+//                run queue, which may have been stolen, run and parked or
+//                respawned meanwhile. So every write is an atomic relaxed
+//                store and that read a relaxed load (store_ctx, peek_ctx:
+//                plain moves on x86); the value only picks cache lines to
+//                prefetch, so any value, stale or new, is harmless.
 //   status       atomic; transitions are drawn below. Writers: the M running
 //                the G, the waker (waiting -> runnable), the scheduler.
 //   preempt      atomic; set by sysmon, cleared by the M when the G starts a
 //                new time slice or honours the request.
+//   id, waitreason, waitsince, is_main
+//                atomic, every access relaxed: written by the M running the
+//                G (park) or spawning it (newproc), and read by fiber dumps
+//                and sysmon's log while the G runs, parks, dies or is
+//                respawned (Go's dumps read them racily too). They order
+//                nothing; a dump may mix two moments of one fiber.
 //   everything   else is owned by the M currently running the G (or by the
 //                holder of the queue the G sits in).
 //
@@ -37,6 +50,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+
+#include "gort/scheduler/tsan_fiber.hpp"
 
 namespace gort::detail {
 
@@ -96,11 +111,11 @@ struct alignas(64) G {
   G* schedlink = nullptr;      // intrusive link: run queues, free lists
   std::atomic<M*> m{nullptr};  // M running this G; read racily by sysmon
   std::atomic<GStatus> status{GStatus::idle};
-  WaitReason waitreason = WaitReason::none;
+  std::atomic<WaitReason> waitreason{WaitReason::none};
   std::atomic<bool> preempt{false};
   std::atomic<bool> hog_logged{false};  // sysmon logged this G as a CPU hog
   std::atomic<bool> kblock_logged{false};  // sysmon logged it waiting in the kernel outside gort::blocking
-  bool is_main = false;
+  std::atomic<bool> is_main{false};
   bool canary = false;         // unguarded stack: check kStackCanary on every switch away
   int saved_errno = 0;         // errno of this fiber while it is switched out
   // Per-thread C++ exception state of this fiber while it is switched out
@@ -108,19 +123,24 @@ struct alignas(64) G {
   // and resume on another thread. See context.hpp.
   unsigned eh_uncaught = 0;
   void* eh_caught = nullptr;
-  std::int64_t waitsince = 0;  // coarse nanotime of the last park (fiber dumps)
+  std::atomic<std::int64_t> waitsince{0};  // coarse nanotime of the last park (fiber dumps)
   char* stack_lo = nullptr;    // usable stack: [stack_lo, stack_hi)
 
   // Second line: what spawn writes and a fiber's first and last run read
   // (newproc, fiber_main, goexit, gfput). A fiber spawned on one P and
   // stolen by another moves these two lines and the top of its stack, no
   // more (with short fibers that is most of what work stealing costs).
-  std::uint64_t id = 0;
+  std::atomic<std::uint64_t> id{0};
   char* stack_hi = nullptr;
   void* entry_obj = nullptr;
   void (*entry_invoke)(void*) = nullptr;
   void (*entry_destroy)(void*) noexcept = nullptr;
   void* asan_fake_stack = nullptr;  // ASan's fake-stack handle across switches
+#ifdef GORT_TSAN
+  // ThreadSanitizer's fiber of this incarnation (tsan_fiber.hpp): created by
+  // newproc, destroyed when the G dies or, for one still alive, with the G.
+  void* tsan_fiber = nullptr;
+#endif
   std::size_t region_size = 0;
 
   // Third line, written once when the G is carved: the stack pool's view.
@@ -131,9 +151,21 @@ struct alignas(64) G {
   char* slab = nullptr;   // the stack pool slab holding the region (free-list locality)
   std::uint32_t slab_id = 0;
   G* allglink = nullptr;  // list of every G carved in this run
+
+#ifdef GORT_TSAN
+  ~G() { tsan::destroy_fiber(tsan_fiber); }  // teardown frees abandoned fibers' G's
+#endif
 };
 static_assert(offsetof(G, stack_lo) + sizeof(char*) <= 64, "G's switch fields must share its first cache line");
 static_assert(offsetof(G, region_size) + sizeof(std::size_t) <= 128, "what spawn and exit touch must fit in the G's first two lines");
+
+// G::ctx's writers and its one racy reader (see "Field ownership").
+inline void store_ctx(G* g, fcontext_t ctx) noexcept {
+  std::atomic_ref<fcontext_t>(g->ctx).store(ctx, std::memory_order_relaxed);
+}
+inline fcontext_t peek_ctx(G* g) noexcept {
+  return std::atomic_ref<fcontext_t>(g->ctx).load(std::memory_order_relaxed);
+}
 
 // The word at the bottom of every usable stack; a switch away from a fiber
 // whose canary changed reports a stack overflow (the fallback detector when

@@ -11,7 +11,10 @@
 // Field ownership: everything is written by the M's own thread, except
 //   park/nextp/spinning  set by the M that wakes this one (startm), under
 //                        sched.lock, before park.wakeup();
-//   curg                 atomic: sysmon and the preemption signal read it;
+//   curg                 atomic: sysmon, the /debug snapshots and the
+//                        preemption signal read it. execute() stores it with
+//                        release, so another thread that loads it with
+//                        acquire also sees the G's fields newproc wrote;
 //   p                    cleared by this thread's own SIGURG handler (a hog
 //                        retake), which is why in_runtime exists;
 //   in_runtime           written by this thread only; read by its signal
@@ -67,6 +70,9 @@ struct alignas(64) M {
   const void* g0_stack_lo = nullptr;
   std::size_t g0_stack_size = 0;
   void* g0_fake_stack = nullptr;
+#ifdef GORT_TSAN
+  void* tsan_fiber = nullptr;        // ThreadSanitizer's context of this thread (tsan_fiber.hpp)
+#endif
   void* altstack = nullptr;          // sigaltstack for SIGSEGV (overflow) and SIGURG
   std::size_t altstack_size = 0;
   stack_t prev_altstack{};           // restored when the M leaves (M0 is the caller's thread)
@@ -75,7 +81,8 @@ struct alignas(64) M {
 // The M of the calling thread, or null for threads that are not M's.
 M* current_m() noexcept;
 // Makes the calling thread m's thread (or no M's, for null): sets the
-// thread-local pointer and m's errno_loc / eh_globals.
+// thread-local pointer and m's errno_loc / eh_globals (and, under TSan, the
+// thread's own fiber, the one switches back to g0 announce).
 void set_current_m(M* m) noexcept;
 
 // A cheap per-M random number (Go: cheaprand).

@@ -178,7 +178,10 @@ __attribute__((always_inline)) inline G* next_local(P* p, bool& inherit) noexcep
 
 // Go: execute. g starts (inherit: continues the current time slice) on m.
 __attribute__((always_inline)) inline void execute(M* m, G* g, bool inherit) noexcept {
-  m->curg.store(g, std::memory_order_relaxed);
+  // Release: other threads (sysmon, the /debug snapshots) reach a running G
+  // through curg and read what newproc wrote into it on another thread; an
+  // acquire load of curg makes those writes visible (a plain move on x86).
+  m->curg.store(g, std::memory_order_release);
   g->m.store(m, std::memory_order_relaxed);
   g->status.store(GStatus::running, std::memory_order_relaxed);
   if (!inherit) {
