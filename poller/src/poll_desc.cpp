@@ -27,8 +27,8 @@ std::atomic<std::int64_t> g_waiters{0};
 
 // ---- the type-stable cache (Go: pollCache) ----
 
-void deadline_fire(Timer* t, std::int64_t now) noexcept;
-void deadline_pin(Timer* t) noexcept;
+void deadline_fire(Timer* t, std::int64_t now, std::uint64_t armed_seq) noexcept;
+std::uint64_t deadline_pin(Timer* t) noexcept;
 
 class PollCache {
  public:
@@ -200,25 +200,23 @@ PollError thread_wait(PollDesc* pd, int mode) noexcept {
   }
 }
 
-void deadline_pin(Timer* t) noexcept {
+// The sequence the popped timer was armed with (rt_seq/wt_seq, written
+// before the heap add), handed to this fire's deadline_fire: a re-armed
+// timer popping again on another heap has its own (timer_heap.hpp `pin`).
+std::uint64_t deadline_pin(Timer* t) noexcept {
   auto* pd = static_cast<PollDesc*>(t->arg);
-  if (t == &pd->rt) {
-    pd->rt_fire_seq.store(pd->rt_seq.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  } else {
-    pd->wt_fire_seq.store(pd->wt_seq.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  }
+  return (t == &pd->rt ? pd->rt_seq : pd->wt_seq).load(std::memory_order_relaxed);
 }
 
 // Go: netpolldeadlineimpl.
-void deadline_fire(Timer* t, std::int64_t) noexcept {
+void deadline_fire(Timer* t, std::int64_t, std::uint64_t armed_seq) noexcept {
   auto* pd = static_cast<PollDesc*>(t->arg);
   bool read = t == &pd->rt;
   std::int32_t delta = 0;
   G* g = nullptr;
   {
     std::lock_guard lk(pd->lock);
-    std::uint64_t seq = (read ? pd->rt_fire_seq : pd->wt_fire_seq).load(std::memory_order_relaxed);
-    if (seq != (read ? pd->rseq : pd->wseq)) return;  // the deadline moved, or the fd was reused
+    if (armed_seq != (read ? pd->rseq : pd->wseq)) return;  // the deadline moved, or the fd was reused
     if (read) {
       if (pd->rd <= 0) return;
       pd->rd = -1;

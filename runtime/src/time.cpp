@@ -39,7 +39,7 @@ bool sleep_commit(G*, void* arg) {
   return true;
 }
 
-void sleep_fire(Timer* t, std::int64_t) { ready_tail(static_cast<G*>(t->arg)); }
+void sleep_fire(Timer* t, std::int64_t, std::uint64_t) { ready_tail(static_cast<G*>(t->arg)); }
 
 }  // namespace
 
@@ -71,12 +71,18 @@ struct TimerState {
   std::atomic<int> refs{1};
   std::mutex mu;  // never held across a switch
   std::atomic<std::uint64_t> seq{0};
-  std::atomic<std::uint64_t> pin_seq{0};
-  // A channel timer's fire was popped and pinned, and chan_fire has not yet
-  // decided about it under `mu`. Set by pin (under the heap lock, visible to
-  // a stop that finds the timer gone: timer_heap.hpp INV5), cleared by
-  // chan_fire under mu. stop/reset read it under mu after bumping seq.
-  std::atomic<bool> firing{false};
+  // The seq of the last arming whose fire was popped and pinned and whose
+  // chan_fire has not yet decided under `mu` (kNone: none). Stored by pin
+  // (under the heap lock, visible to a stop that finds the timer gone:
+  // timer_heap.hpp INV5); cleared by that fire's chan_fire under mu, only if
+  // it is still its own (a CAS: an older arming's late fire must not clear a
+  // newer pin). stop/reset compare it under mu with the current arming's
+  // seq: equal means the current arming's value is on its way, so the
+  // arming was still active and the seq bump drops that value. Each fire
+  // also carries its own pinned seq (its token), so a fire of an arming that
+  // a stop or reset ended is dropped even if a later arming pinned since.
+  static constexpr std::uint64_t kNone = ~std::uint64_t{0};
+  std::atomic<std::uint64_t> pinned{kNone};
   std::function<void()> fn;    // after_func timers
   chan<Clock::time_point> ch;  // channel timers and tickers (capacity 1)
 
@@ -89,16 +95,17 @@ struct TimerState {
 namespace {
 TimerState* state(Timer* t) noexcept { return static_cast<TimerState*>(t->arg); }
 
-void pin(Timer* t) noexcept {
+std::uint64_t pin(Timer* t) noexcept {
   TimerState* st = state(t);
   st->ref();
-  st->pin_seq.store(st->seq.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  st->firing.store(true, std::memory_order_relaxed);
+  std::uint64_t seq = st->seq.load(std::memory_order_relaxed);
+  st->pinned.store(seq, std::memory_order_relaxed);
+  return seq;
 }
 
 void abandon(Timer* t) noexcept { state(t)->unref(); }
 
-void after_func_fire(Timer* t, std::int64_t) {
+void after_func_fire(Timer* t, std::int64_t, std::uint64_t) {
   TimerState* st = state(t);
   // The heap's reference moves to the fiber (Go: AfterFunc runs f in a new goroutine).
   auto run = [st] {
@@ -114,17 +121,18 @@ void after_func_fire(Timer* t, std::int64_t) {
 
 // Go: sendTime. Runs on the M that runs the timer (with a P): a non-blocking
 // send, so a slow receiver misses ticks instead of stalling the timer.
-void chan_fire(Timer* t, std::int64_t now) {
+void chan_fire(Timer* t, std::int64_t now, std::uint64_t pinned_seq) {
   TimerState* st = state(t);
   bool periodic;
   {
     std::lock_guard lk(st->mu);
-    st->firing.store(false, std::memory_order_relaxed);
+    std::uint64_t mine = pinned_seq;
+    st->pinned.compare_exchange_strong(mine, TimerState::kNone, std::memory_order_relaxed);
     // Read under mu: reset_timer writes period under mu, not under the heap's
     // lock. Only Ticker::reset changes it, positive to positive, so this is
     // still what the heap did with the timer (kept it, or dropped it).
     periodic = t->period > 0;
-    if (st->seq.load(std::memory_order_relaxed) == st->pin_seq.load(std::memory_order_relaxed)) {
+    if (st->seq.load(std::memory_order_relaxed) == pinned_seq) {
       st->ch.try_send(Clock::time_point{std::chrono::nanoseconds(now)});
     }
   }
@@ -139,7 +147,7 @@ bool drain(TimerState* st) {
   return drained;
 }
 
-TimerState* new_state(void (*fire)(Timer*, std::int64_t)) {
+TimerState* new_state(void (*fire)(Timer*, std::int64_t, std::uint64_t)) {
   if (g_sched == nullptr) throw std::logic_error("gort: timers need a running gort runtime (gort::run)");
   auto* st = new TimerState();
   st->timer.fn = fire;
@@ -182,16 +190,16 @@ void unref_timer(TimerState* st) noexcept {
 // due but whose value is not yet sent is still active; the seq bump makes
 // chan_fire drop that value. Order matters: the heap is asked first, so a
 // fire popped before that was pinned with the old seq (INV5 of
-// timer_heap.hpp) and is dropped, and `firing` tells that it was pending.
+// timer_heap.hpp) and is dropped, and `pinned` tells that it was pending.
 // A fire popped after the bump cannot exist: the timer is out of the heap.
 bool stop_timer(TimerState* st) {
   if (st == nullptr) return false;
   RuntimeScope scope(false);
   std::lock_guard lk(st->mu);
   bool active = TimerHeap::stop(&st->timer);
-  st->seq.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t cur = st->seq.fetch_add(1, std::memory_order_relaxed);  // the arming being ended
   if (active) st->unref();  // the heap's reference (never the last: the caller holds one)
-  if (st->ch && st->firing.load(std::memory_order_relaxed)) active = true;
+  if (st->ch && st->pinned.load(std::memory_order_relaxed) == cur) active = true;
   if (st->ch && drain(st)) active = true;
   return active;
 }
@@ -203,9 +211,9 @@ bool reset_timer(TimerState* st, std::int64_t when, std::int64_t period) {
   RuntimeScope scope(false);
   std::lock_guard lk(st->mu);
   bool armed = TimerHeap::stop(&st->timer);
-  st->seq.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t cur = st->seq.fetch_add(1, std::memory_order_relaxed);  // the arming being ended
   bool active = armed;
-  if (st->ch && st->firing.load(std::memory_order_relaxed)) active = true;
+  if (st->ch && st->pinned.load(std::memory_order_relaxed) == cur) active = true;
   if (st->ch && drain(st)) active = true;
   if (!armed) st->ref();  // re-arming: the heap needs a reference again
   if (period >= 0) st->timer.period = period;

@@ -100,7 +100,7 @@ std::int64_t TimerHeap::run_expired(std::int64_t now) {
     auto fn = t->fn;
     // Pin before the timer leaves the heap: a stop() that then finds it
     // gone (heap == null, acquire) also sees what pin recorded (INV5).
-    if (t->pin) t->pin(t);
+    std::uint64_t token = t->pin ? t->pin(t) : 0;
     if (t->period > 0) {
       // Skip the periods that were missed entirely (Go: unlockAndRun).
       t->when += t->period * (1 + (now - t->when) / t->period);
@@ -112,7 +112,7 @@ std::int64_t TimerHeap::run_expired(std::int64_t now) {
     }
     publish_min();
     lk.unlock();
-    fn(t, now);  // INV4: t is not touched again
+    fn(t, now, token);  // INV4: t is not touched again
     lk.lock();
   }
   return heap_.empty() ? 0 : heap_[0]->when;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -71,4 +72,62 @@ TEST_CASE("Timer::stop racing the fire: true while the value is unreceived, and 
   REQUIRE(stopped_false == 0);
   REQUIRE(stale == 0);
   REQUIRE(stopped_true == kRounds * kTimers);
+}
+
+TEST_CASE("Timer::reset racing overlapping fires: every arming ends exactly once", "[runtime][time]") {
+  // Found by bench/runtime_soak: a reset that found a fire in flight
+  // returned true and re-armed at once; the new arming popped and pinned on
+  // another P, overwriting the shared snapshot, and the old fire then
+  // delivered the value that the reset had cancelled. Go 1.23's ledger:
+  // each arming (new_timer, each reset) ends in exactly one of "its value
+  // is received" or "a stop or reset returned true".
+  constexpr int kRounds = 300, kTimers = 64, kResets = 200;
+  int bad_rounds = 0;
+  std::string first_bad;
+  gort::run(gort::Config{.gomaxprocs = 4}, [&] {
+    for (int round = 0; round < kRounds; round++) {
+      struct T {
+        gort::Timer t;
+        gort::chan<int> quit{0};
+        std::atomic<int> received{0};
+        int armings = 1, trues = 0;
+      };
+      std::vector<T> ts(kTimers);
+      gort::WaitGroup wg;
+      wg.add(2 * kTimers);
+      for (int i = 0; i < kTimers; i++) {
+        T& x = ts[static_cast<std::size_t>(i)];
+        x.t = gort::new_timer(std::chrono::microseconds(i % 7));
+        gort::go([&x, &wg] {  // receives every value the timer sends
+          auto c = x.t.c();
+          for (bool quit = false; !quit;) {
+            gort::select(gort::recv(c, [&](auto) { x.received++; }), gort::recv(x.quit, [&] { quit = true; }));
+          }
+          wg.done();
+        });
+        gort::go([&x, &wg, i] {  // re-arms with 0-9 us, so fires overlap resets
+          for (int k = 0; k < kResets; k++) {
+            x.armings++;
+            if (x.t.reset(std::chrono::microseconds((k * 7 + i) % 10))) x.trues++;
+            if (k % 4 == 0) gort::yield();
+          }
+          if (x.t.stop()) x.trues++;
+          x.quit.close();
+          wg.done();
+        });
+      }
+      wg.wait();
+      for (auto& x : ts) {
+        if (x.received.load() + x.trues != x.armings) {
+          if (bad_rounds++ == 0) {
+            first_bad = "round " + std::to_string(round) + ": armed " + std::to_string(x.armings) + ", received " +
+                        std::to_string(x.received.load()) + ", stop/reset true " + std::to_string(x.trues);
+          }
+          break;
+        }
+      }
+    }
+  });
+  INFO(first_bad);
+  REQUIRE(bad_rounds == 0);
 }

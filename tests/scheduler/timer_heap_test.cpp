@@ -12,7 +12,7 @@ using gort::detail::TimerHeap;
 
 namespace {
 std::vector<std::int64_t>* g_fired;
-void record(Timer* t, std::int64_t) { g_fired->push_back(t->when); }
+void record(Timer* t, std::int64_t, std::uint64_t) { g_fired->push_back(t->when); }
 }  // namespace
 
 TEST_CASE("TimerHeap: fires in deadline order, only when due", "[scheduler][timers]") {

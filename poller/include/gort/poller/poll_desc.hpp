@@ -79,16 +79,6 @@ struct alignas(64) PollDesc {
   Timer wt;  // write deadline timer
   std::atomic<std::uint64_t> rt_seq{0};  // rseq the read timer was armed with
   std::atomic<std::uint64_t> wt_seq{0};
-  // Snapshot of rt_seq/wt_seq taken when the timer popped: written by the pin
-  // hook under the popping heap's lock, read by deadline_fire under `lock`.
-  // Two different locks, so atomic. Relaxed: the pin and the fire it feeds
-  // run on one thread, in that order. A re-armed timer popping on another
-  // heap meanwhile may overwrite the snapshot before an older fire reads it;
-  // that value is the sequence of a timer that is due as well, and the fire
-  // re-checks it against rseq/wseq, rd/wd under `lock`, which is what orders
-  // the deadline state (nothing is published through this field).
-  std::atomic<std::uint64_t> rt_fire_seq{0};
-  std::atomic<std::uint64_t> wt_fire_seq{0};
 
   PollDesc* link = nullptr;  // free list, under the cache lock
 

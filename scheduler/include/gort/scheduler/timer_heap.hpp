@@ -39,14 +39,17 @@ class TimerHeap;
 struct Timer {
   std::int64_t when = 0;    // nanotime of the next expiry
   std::int64_t period = 0;  // > 0: periodic (missed periods are skipped, as Go does)
-  void (*fn)(Timer* t, std::int64_t now) = nullptr;
+  // token: what pin returned for this fire (0 without pin).
+  void (*fn)(Timer* t, std::int64_t now, std::uint64_t token) = nullptr;
   // Called instead of fn for timers still armed when a runtime shuts down.
   void (*abandon)(Timer* t) noexcept = nullptr;
   // Called under the heap's lock when the timer is due, before it leaves the
   // heap (INV5) and before fn runs (the lock is released before fn). Lets
   // the owner pin the timer's state for the duration of fn, and snapshot
-  // what a concurrent stop may change.
-  void (*pin)(Timer* t) noexcept = nullptr;
+  // what a concurrent stop may change: the snapshot is returned and handed
+  // to this fire's fn, not stored in the timer, because a timer re-armed
+  // meanwhile may pop and pin again, on another P, before this fn runs.
+  std::uint64_t (*pin)(Timer* t) noexcept = nullptr;
   void* arg = nullptr;
   std::atomic<TimerHeap*> heap{nullptr};  // INV1
   std::int32_t index = -1;                // INV2
