@@ -92,12 +92,15 @@ TEST_CASE("net: a dial cancelled just after connect fails with the ctx's error, 
   gort::run([&] {
     auto ln = gort::net::listen("tcp", "127.0.0.1:0");
     std::string addr = ln.address().string();
+    gort::WaitGroup acceptor;  // ln must outlive the accept loop
+    acceptor.add(1);
     gort::go([&] {
       for (;;) {
         std::error_code ec;
         Conn c = ln.accept(ec);
-        if (ec) return;
+        if (ec) break;
       }
+      acceptor.done();
     });
     gort::net::detail::test_hook_dial_connected = cancel_after_connect;
     for (int i = 0; i < 200; i++) {
@@ -119,6 +122,7 @@ TEST_CASE("net: a dial cancelled just after connect fails with the ctx's error, 
     }
     gort::net::detail::test_hook_dial_connected = nullptr;
     ln.close();
+    acceptor.wait();
   });
   // The cancel lands before the watcher is stopped, so it fires at least
   // half the time (select picks among ready cases at random).
