@@ -9,7 +9,6 @@
 
 #include <limits>
 #include <stdexcept>
-#include <mutex>
 #include <thread>
 
 #include "gort/scheduler/os_mutex.hpp"
@@ -127,7 +126,7 @@ void chan_fire(Timer* t, std::int64_t now, std::uint64_t pinned_seq) {
   TimerState* st = state(t);
   bool periodic;
   {
-    std::lock_guard lk(st->mu);
+    LockGuard lk(st->mu);
     std::uint64_t mine = pinned_seq;
     st->pinned.compare_exchange_strong(mine, TimerState::kNone, std::memory_order_relaxed);
     // Read under mu: reset_timer writes period under mu, not under the heap's

@@ -1,8 +1,6 @@
 // introspect.cpp - see introspect.hpp.
 #include "gort/scheduler/introspect.hpp"
 
-#include <mutex>
-
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/park.hpp"
 #include "gort/scheduler/sched.hpp"

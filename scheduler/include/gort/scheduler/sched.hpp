@@ -27,7 +27,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
