@@ -71,6 +71,18 @@ fuzz: fuzz-deps
 	cmake --build $(BUILD)/fuzz -j $(JOBS)
 	./tools/fuzz-run --seconds $(FUZZ_SECONDS) --bin $(BUILD)/fuzz/bin $(FUZZ_TARGETS)
 
+# Clang's thread-safety analysis over the libraries (GORT_THREAD_SAFETY:
+# the lock annotations, thread_annotations.hpp), built with clang++-14 in
+# build/tsa with -Wthread-safety(-beta) as errors. Compile only, unoptimised:
+# nothing runs. Its configure step also checks that known lock mistakes are
+# rejected (tests/tsa/negative.cpp).
+.PHONY: check-thread-safety
+check-thread-safety: fuzz-deps
+	cmake -S . -B $(BUILD)/tsa -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 \
+	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DGORT_THREAD_SAFETY=ON \
+	  -DGORT_BUILD_TESTS=OFF -DGORT_BUILD_SAMPLES=OFF -DGORT_BUILD_BENCHMARKS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BUILD)/tsa -j $(JOBS) --target gort
+
 bench-deps:
 	@./tools/setup-debian.sh bench
 

@@ -74,8 +74,23 @@ else()
 endif()
 gort_option(GORT_LTO "Link-time optimisation (optimised builds)" ${GORT_LTO_DEFAULT})
 
+# GORT_THREAD_SAFETY: clang's thread-safety analysis as errors, so that the
+# lock annotations (scheduler/.../thread_annotations.hpp: which lock guards
+# which field, which function needs which lock held, the lock order) are
+# checked on every build with it (`make check-thread-safety`). Compile-time
+# only: the code is the same with it off.
+gort_option(GORT_THREAD_SAFETY "clang -Wthread-safety as errors" OFF)
+if(GORT_THREAD_SAFETY AND NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+  message(FATAL_ERROR "GORT_THREAD_SAFETY needs Clang: -DCMAKE_CXX_COMPILER=clang++-14")
+endif()
+
 function(gort_set_target_options target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-missing-field-initializers)
+  if(GORT_THREAD_SAFETY)
+    # -beta adds the lock-order checks (GORT_ACQUIRED_BEFORE).
+    target_compile_options(${target} PRIVATE -Wthread-safety -Wthread-safety-beta
+                                             -Werror=thread-safety -Werror=thread-safety-beta)
+  endif()
   if(GORT_LTO)
     target_compile_options(${target} PRIVATE -flto=auto -ffat-lto-objects)
     get_target_property(type ${target} TYPE)

@@ -132,7 +132,7 @@ bool NetFD::wait(int mode, std::error_code& ec) {
   arm(mode);
   bool ok = poll_ok(gort::detail::poll_wait(pd_, mode), ec);
   if (mode == 'w') {
-    std::lock_guard lk(arm_mu_);
+    gort::detail::LockGuard lk(arm_mu_);
     writer_waits_ = false;
   }
   return ok;
@@ -151,14 +151,14 @@ bool NetFD::wait(int mode, std::error_code& ec) {
 // "deferred reads", has the measurements.
 void NetFD::disarm() noexcept {
   if (disarmed_.load(std::memory_order_relaxed)) return;
-  std::lock_guard lk(arm_mu_);
+  gort::detail::LockGuard lk(arm_mu_);
   if (disarmed_.load(std::memory_order_relaxed) || writer_waits_) return;
   if (gort::detail::netpoll_arm(sysfd_, pd_, false) == 0) disarmed_.store(true, std::memory_order_relaxed);
 }
 
 void NetFD::arm(int mode) noexcept {
   if (mode == 'r' && !disarmed_.load(std::memory_order_relaxed)) return;
-  std::lock_guard lk(arm_mu_);
+  gort::detail::LockGuard lk(arm_mu_);
   if (mode == 'w') writer_waits_ = true;
   if (!disarmed_.load(std::memory_order_relaxed)) return;
   // A failure leaves the registration disabled: nothing would wake the

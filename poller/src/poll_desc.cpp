@@ -8,6 +8,8 @@
 #include <mutex>
 #include <vector>
 
+#include "gort/scheduler/os_mutex.hpp"
+
 #include "gort/poller/netpoll.hpp"
 #include "gort/poller/poll_desc.hpp"
 #include "gort/scheduler/nanotime.hpp"
@@ -33,7 +35,7 @@ std::uint64_t deadline_pin(Timer* t) noexcept;
 class PollCache {
  public:
   PollDesc* alloc() {
-    std::lock_guard lk(mu_);
+    LockGuard lk(mu_);
     if (first_ == nullptr) grow();
     PollDesc* pd = first_;
     first_ = pd->link;
@@ -43,21 +45,21 @@ class PollCache {
   void free(PollDesc* pd) {
     // An event arriving from now on for the old fd carries an old tag.
     pd->fdseq.fetch_add(1, std::memory_order_release);
-    std::lock_guard lk(mu_);
+    LockGuard lk(mu_);
     pd->link = first_;
     first_ = pd;
   }
 
   template <class F>
   void for_each(F&& f) {
-    std::lock_guard lk(mu_);
+    LockGuard lk(mu_);
     for (PollDesc* block : blocks_) {
       for (int i = 0; i < kBlock; i++) f(&block[i]);
     }
   }
 
  private:
-  void grow() {
+  void grow() GORT_REQUIRES(mu_) {
     auto* block = new PollDesc[kBlock];  // never freed: events may name them forever
     blocks_.push_back(block);
     for (int i = kBlock - 1; i >= 0; i--) {
@@ -74,9 +76,9 @@ class PollCache {
   }
 
   static constexpr int kBlock = 64;  // Go: a 4 KiB block's worth
-  std::mutex mu_;
-  PollDesc* first_ = nullptr;
-  std::vector<PollDesc*> blocks_;
+  OsMutex mu_;
+  PollDesc* first_ GORT_GUARDED_BY(mu_) = nullptr;  // free list, through PollDesc::link (also under mu_)
+  std::vector<PollDesc*> blocks_ GORT_GUARDED_BY(mu_);
 };
 
 PollCache& cache() {
@@ -86,7 +88,7 @@ PollCache& cache() {
 
 // Go: pollDesc.publishInfo. Under pd->lock; keeps the event-error bit, which
 // the backends set without the lock.
-void publish_info(PollDesc* pd) noexcept {
+void publish_info(PollDesc* pd) noexcept GORT_REQUIRES(pd->lock) {
   std::uint32_t info = 0;
   if (pd->closing) info |= PollDesc::kInfoClosing;
   if (pd->rd < 0) info |= PollDesc::kInfoExpiredRead;
@@ -188,7 +190,7 @@ PollError thread_wait(PollDesc* pd, int mode) noexcept {
     if (gpp.compare_exchange_strong(expected, PollDesc::kNil)) return PollError::none;
     int timeout_ms = 50;
     {
-      std::lock_guard lk(pd->lock);
+      LockGuard lk(pd->lock);
       std::int64_t d = mode == 'r' ? pd->rd : pd->wd;
       if (d > 0) {
         std::int64_t left = (d - nanotime() + 999'999) / 1'000'000;
@@ -215,7 +217,7 @@ void deadline_fire(Timer* t, std::int64_t, std::uint64_t armed_seq) noexcept {
   std::int32_t delta = 0;
   G* g = nullptr;
   {
-    std::lock_guard lk(pd->lock);
+    LockGuard lk(pd->lock);
     if (armed_seq != (read ? pd->rseq : pd->wseq)) return;  // the deadline moved, or the fd was reused
     if (read) {
       if (pd->rd <= 0) return;
@@ -230,7 +232,7 @@ void deadline_fire(Timer* t, std::int64_t, std::uint64_t armed_seq) noexcept {
   ready_all(g, nullptr, delta);
 }
 
-void arm_deadline(PollDesc* pd, bool read) noexcept {
+void arm_deadline(PollDesc* pd, bool read) noexcept GORT_REQUIRES(pd->lock) {
   Timer* t = read ? &pd->rt : &pd->wt;
   TimerHeap::stop(t);
   std::int64_t d = read ? pd->rd : pd->wd;
@@ -244,7 +246,7 @@ void arm_deadline(PollDesc* pd, bool read) noexcept {
 PollDesc* poll_open(int fd) noexcept {
   PollDesc* pd = cache().alloc();
   {
-    std::lock_guard lk(pd->lock);
+    LockGuard lk(pd->lock);
     std::uintptr_t r = pd->rg.load(), w = pd->wg.load();
     if ((r != PollDesc::kNil && r != PollDesc::kReady) || (w != PollDesc::kNil && w != PollDesc::kReady)) {
       fatal("gort: poll_open: blocked operation on a free polldesc");
@@ -272,7 +274,14 @@ PollDesc* poll_open(int fd) noexcept {
 }
 
 void poll_close(PollDesc* pd) noexcept {
-  if (!pd->closing) fatal("gort: poll_close: close of a polldesc that was not unblocked");
+  bool closing;
+  {
+    // Not contended: the closer's poll_unblock set it, and no operation is
+    // left (net/'s fd mutex orders them). Read under the lock all the same.
+    LockGuard lk(pd->lock);
+    closing = pd->closing;
+  }
+  if (!closing) fatal("gort: poll_close: close of a polldesc that was not unblocked");
   std::uintptr_t r = pd->rg.load(), w = pd->wg.load();
   if ((r != PollDesc::kNil && r != PollDesc::kReady) || (w != PollDesc::kNil && w != PollDesc::kReady)) {
     fatal("gort: poll_close: blocked operation on a closing polldesc");
@@ -309,7 +318,7 @@ void poll_set_deadline(PollDesc* pd, std::int64_t d, int mode) noexcept {
   G* rg = nullptr;
   G* wg = nullptr;
   {
-    std::lock_guard lk(pd->lock);
+    LockGuard lk(pd->lock);
     if (pd->closing) return;
     bool r = mode == 'r' || mode == 'r' + 'w';
     bool w = mode == 'w' || mode == 'r' + 'w';
@@ -338,7 +347,7 @@ void poll_unblock(PollDesc* pd) noexcept {
   G* rg;
   G* wg;
   {
-    std::lock_guard lk(pd->lock);
+    LockGuard lk(pd->lock);
     if (pd->closing) fatal("gort: poll_unblock: already closing");
     pd->closing = true;
     pd->rseq++;

@@ -67,10 +67,11 @@ void chan_unref(ChanCore* c) noexcept {
 
 namespace {
 
-bool unlock_commit(G*, void* lock) noexcept {
-  static_cast<SpinLock*>(lock)->unlock();
-  return true;
-}
+// The non-blocking fast paths' lock-free look (Go: chansend's and chanrecv's
+// check before locking): they read recvq/sendq.first without c->lock, on
+// purpose, and only compare it with null. Not analysed, for that read only.
+bool full(const ChanCore* c) noexcept GORT_NO_THREAD_SAFETY_ANALYSIS;
+bool empty(const ChanCore* c) noexcept GORT_NO_THREAD_SAFETY_ANALYSIS;
 
 // Wakes a dequeued waiter. Call without the channel lock (INV3).
 void wake(G* g, Note* note) noexcept {
@@ -83,11 +84,11 @@ void wake(G* g, Note* note) noexcept {
 }
 
 // Blocks the caller, already enqueued as `s`, releasing c->lock (held).
-void block_on(ChanCore* c, Sudog* s, WaitReason reason) noexcept {
+void block_on(ChanCore* c, Sudog* s, WaitReason reason) noexcept GORT_RELEASE(c->lock) {
   if (G* g = current_g()) {
     s->g = g;
     RuntimeScope scope(false);  // no safepoint: the channel lock is held
-    park(&unlock_commit, &c->lock, reason);
+    park_unlock(c->lock, reason);
   } else {
     Note note;
     s->note = &note;
@@ -142,13 +143,13 @@ inline void destroy_elem(const ElemOps* ops, void* p) noexcept {
 // ---- send / recv (callers hold c->lock; used by select too) ----
 
 // Go: send. A receiver is waiting: hand the value over directly.
-void send_to_waiter(ChanCore* c, Sudog* sg, void* elem) noexcept {
+void send_to_waiter(ChanCore* c, Sudog* sg, void* elem) noexcept GORT_REQUIRES(c->lock) {
   if (sg->elem != nullptr) move_elem(c->ops, sg->elem, elem);
   sg->success = true;
 }
 
 // Go: recv. A sender is waiting (so the buffer, if any, is full).
-void recv_from_waiter(ChanCore* c, Sudog* sg, void* elem) noexcept {
+void recv_from_waiter(ChanCore* c, Sudog* sg, void* elem) noexcept GORT_REQUIRES(c->lock) {
   if (c->dataqsiz == 0) {
     if (elem != nullptr) move_elem(c->ops, elem, sg->elem);
   } else {
@@ -164,13 +165,13 @@ void recv_from_waiter(ChanCore* c, Sudog* sg, void* elem) noexcept {
   sg->success = true;
 }
 
-void buf_send(ChanCore* c, void* elem) noexcept {
+void buf_send(ChanCore* c, void* elem) noexcept GORT_REQUIRES(c->lock) {
   move_elem(c->ops, c->slot(c->sendx), elem);
   advance(c->sendx, c->dataqsiz);
   c->qcount.store(c->qcount.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
-void buf_recv(ChanCore* c, void* elem) noexcept {
+void buf_recv(ChanCore* c, void* elem) noexcept GORT_REQUIRES(c->lock) {
   void* head = c->slot(c->recvx);
   if (elem != nullptr) move_elem(c->ops, elem, head);
   destroy_elem(c->ops, head);

@@ -21,8 +21,8 @@ constexpr std::size_t kMaxPerP = 16;
 
 struct alignas(64) PoolCore::Slot {
   SpinLock lock;
-  std::size_t n = 0;
-  void* items[kMaxPerP];
+  std::size_t n GORT_GUARDED_BY(lock) = 0;
+  void* items[kMaxPerP] GORT_GUARDED_BY(lock);
 };
 
 PoolCore::PoolCore(std::size_t per_p, void (*destroy)(void*))

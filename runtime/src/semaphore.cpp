@@ -2,7 +2,7 @@
 // Acquire, TryAcquire, Release, notifyWaiters). Invariants: semaphore.hpp.
 //
 // One difference in mechanics, none in behaviour: x/sync closes a waiter's
-// ready channel under its mutex. Here mu_ is a std::mutex that must never be
+// ready channel under its mutex. Here mu_ is an OS mutex that must never be
 // held across a fiber switch, so notify_waiters marks the waiter `acquired`
 // under mu_ (that flag, not the channel, is what a canceled waiter checks,
 // where x/sync does `select { case <-ready: ... default: }`) and the channels
@@ -70,7 +70,7 @@ void Semaphore::notify_waiters(std::vector<DoneChan>& wake) {
 
 // Go: Weighted.Acquire.
 std::error_code Semaphore::acquire(const Context& ctx, std::int64_t n) {
-  std::unique_lock lk(mu_);
+  detail::UniqueLock lk(mu_);
   if (size_ - cur_ >= n && head_ == nullptr) {
     cur_ += n;
     return {};
@@ -110,7 +110,7 @@ std::error_code Semaphore::acquire(const Context& ctx, std::int64_t n) {
 
 // Go: Weighted.TryAcquire.
 bool Semaphore::try_acquire(std::int64_t n) {
-  std::lock_guard lk(mu_);
+  detail::LockGuard lk(mu_);
   bool ok = size_ - cur_ >= n && head_ == nullptr;
   if (ok) cur_ += n;
   return ok;
@@ -120,7 +120,7 @@ bool Semaphore::try_acquire(std::int64_t n) {
 void Semaphore::release(std::int64_t n) {
   std::vector<DoneChan> wake;
   {
-    std::lock_guard lk(mu_);
+    detail::LockGuard lk(mu_);
     if (cur_ - n < 0) throw std::logic_error("semaphore: released more than held");
     cur_ -= n;
     notify_waiters(wake);
@@ -130,7 +130,7 @@ void Semaphore::release(std::int64_t n) {
 
 namespace detail {
 std::size_t semaphore_waiters(Semaphore& s) {
-  std::lock_guard lk(s.mu_);
+  LockGuard lk(s.mu_);
   std::size_t n = 0;
   for (Semaphore::Waiter* w = s.head_; w != nullptr; w = w->next) n++;
   return n;

@@ -9,8 +9,9 @@
 
 #include <limits>
 #include <stdexcept>
-#include <mutex>
 #include <thread>
+
+#include "gort/scheduler/os_mutex.hpp"
 
 #include "gort/go.hpp"
 #include "gort/scheduler/nanotime.hpp"
@@ -69,7 +70,7 @@ void sleep_until_ns(std::int64_t when) {
 struct TimerState {
   Timer timer;
   std::atomic<int> refs{1};
-  std::mutex mu;  // never held across a switch
+  OsMutex mu;  // never held across a switch
   std::atomic<std::uint64_t> seq{0};
   // The seq of the last arming whose fire was popped and pinned and whose
   // chan_fire has not yet decided under `mu` (kNone: none). Stored by pin
@@ -125,7 +126,7 @@ void chan_fire(Timer* t, std::int64_t now, std::uint64_t pinned_seq) {
   TimerState* st = state(t);
   bool periodic;
   {
-    std::lock_guard lk(st->mu);
+    LockGuard lk(st->mu);
     std::uint64_t mine = pinned_seq;
     st->pinned.compare_exchange_strong(mine, TimerState::kNone, std::memory_order_relaxed);
     // Read under mu: reset_timer writes period under mu, not under the heap's
@@ -140,8 +141,9 @@ void chan_fire(Timer* t, std::int64_t now, std::uint64_t pinned_seq) {
   st->unref();                 // the pin
 }
 
-// Drops a value the timer sent but nobody received.
-bool drain(TimerState* st) {
+// Drops a value the timer sent but nobody received. Under mu, which orders
+// it with chan_fire's send.
+bool drain(TimerState* st) GORT_REQUIRES(st->mu) {
   bool drained = false;
   while (st->ch.try_recv()) drained = true;
   return drained;
@@ -195,7 +197,7 @@ void unref_timer(TimerState* st) noexcept {
 bool stop_timer(TimerState* st) {
   if (st == nullptr) return false;
   RuntimeScope scope(false);
-  std::lock_guard lk(st->mu);
+  LockGuard lk(st->mu);
   bool active = TimerHeap::stop(&st->timer);
   std::uint64_t cur = st->seq.fetch_add(1, std::memory_order_relaxed);  // the arming being ended
   if (active) st->unref();  // the heap's reference (never the last: the caller holds one)
@@ -209,7 +211,7 @@ bool reset_timer(TimerState* st, std::int64_t when, std::int64_t period) {
   // Arming needs a P's heap (M5 of the review: a null scheduler before).
   if (g_sched == nullptr) throw std::logic_error("gort: timers need a running gort runtime (gort::run)");
   RuntimeScope scope(false);
-  std::lock_guard lk(st->mu);
+  LockGuard lk(st->mu);
   bool armed = TimerHeap::stop(&st->timer);
   std::uint64_t cur = st->seq.fetch_add(1, std::memory_order_relaxed);  // the arming being ended
   bool active = armed;

@@ -1,8 +1,6 @@
 // introspect.cpp - see introspect.hpp.
 #include "gort/scheduler/introspect.hpp"
 
-#include <mutex>
-
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/park.hpp"
 #include "gort/scheduler/sched.hpp"
@@ -14,7 +12,7 @@ std::vector<FiberRecord> snapshot_fibers() {
   if (g_sched == nullptr) return out;
   Sched& s = sched();
   std::int64_t now = coarse_nanotime();
-  std::lock_guard lk(s.allg_lock);
+  LockGuard lk(s.allg_lock);
   out.reserve(s.allglen);
   for (G* g = s.allg; g != nullptr; g = g->allglink) {
     GStatus st = g->status.load(std::memory_order_relaxed);
@@ -37,7 +35,7 @@ bool snapshot_sched(SchedRecord& r) {
   r.preempt_requests = s.npreempt_requests.load(std::memory_order_relaxed);
   r.retakes_syscall = s.nretake_syscall.load(std::memory_order_relaxed);
   r.retakes_hog = s.nretake_hog.load(std::memory_order_relaxed);
-  std::lock_guard lk(s.lock);
+  LockGuard lk(s.lock);
   r.uptime_ns = nanotime() - s.start_time;
   r.gomaxprocs = s.gomaxprocs;
   r.idleprocs = s.npidle.load();

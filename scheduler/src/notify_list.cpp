@@ -9,11 +9,6 @@ namespace {
 bool less(std::uint32_t a, std::uint32_t b) noexcept { return static_cast<std::int32_t>(a - b) < 0; }
 }  // namespace
 
-bool NotifyList::unlock_commit(G*, void* lock) noexcept {
-  static_cast<SpinLock*>(lock)->unlock();
-  return true;
-}
-
 void NotifyList::wake(Waiter* w) noexcept {
   // w may vanish as soon as its owner runs: read it first.
   G* g = w->g;
@@ -38,7 +33,7 @@ void NotifyList::wait(std::uint32_t t, WaitReason reason) noexcept {
   tail_ = &w;
   if (G* g = current_g()) {
     w.g = g;
-    park(&unlock_commit, &lock_, reason);
+    park_unlock(lock_, reason);
     return;
   }
   Note note;

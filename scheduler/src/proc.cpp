@@ -105,7 +105,7 @@ G* galloc(std::size_t region_size) {
   g->slab_id = r.slab_id;
   g->stack_lo = r.base + r.guard;
   Sched& s = sched();
-  std::lock_guard lk(s.allg_lock);
+  LockGuard lk(s.allg_lock);
   g->allglink = s.allg;
   s.allg = g;
   s.allglen++;
@@ -126,7 +126,7 @@ G* gfget(P* p, std::size_t region_size) noexcept {
   Sched& s = sched();
   if (p != nullptr && region_size == s.config.stack_size) {
     if (p->ngfree == 0 && s.ngfree.load(std::memory_order_relaxed) > 0) {
-      std::lock_guard lk(s.gfree_lock);
+      LockGuard lk(s.gfree_lock);
       p->ngfree = static_cast<int>(s.gfree.take_batch(p->gfree, kGfreeBatch));
       s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
       for (int i = 1; i <= kGfreeAhead && i <= p->ngfree; i++) prefetch_spawn(p->gfree[p->ngfree - i]);
@@ -140,7 +140,7 @@ G* gfget(P* p, std::size_t region_size) noexcept {
     }
     return g;
   }
-  std::lock_guard lk(s.gfree_lock);
+  LockGuard lk(s.gfree_lock);
   if (region_size == s.config.stack_size) {
     G* g = s.gfree.take();
     s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
@@ -198,8 +198,8 @@ __attribute__((always_inline)) inline void finish_switch_inline(M* m, void* fctx
     runq_put(m->p, from, false);
   } else {
     Sched& s = sched();
-    std::lock_guard lk(s.lock);
-    globrunq_put(from);
+    LockGuard lk(s.lock);
+    globrunq_put(s, from);
   }
 }
 
@@ -461,8 +461,8 @@ G* newproc(const FiberEntry& e, void* src, std::size_t stack_size) {
     runq_put(p, g, true);
   } else {
     s.offp_spawned.fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard lk(s.lock);
-    globrunq_put(g);
+    LockGuard lk(s.lock);
+    globrunq_put(s, g);
   }
   if (s.main_started.load(std::memory_order_relaxed)) wakep();
   return g;
@@ -479,7 +479,7 @@ void gfput(P* p, G* g) noexcept {
   if (p != nullptr && g->region_size == s.config.stack_size) {
     if (p->ngfree == P::kGfreeMax) {
       // Go: gfput moves half of a full local cache to the global list.
-      std::lock_guard lk(s.gfree_lock);
+      LockGuard lk(s.gfree_lock);
       s.gfree.put_batch(p->gfree + kGfreeBatch, static_cast<std::size_t>(p->ngfree - kGfreeBatch));
       p->ngfree = kGfreeBatch;
       s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
@@ -487,7 +487,7 @@ void gfput(P* p, G* g) noexcept {
     p->gfree[p->ngfree++] = g;
     return;
   }
-  std::lock_guard lk(s.gfree_lock);
+  LockGuard lk(s.gfree_lock);
   if (g->region_size == s.config.stack_size) {
     s.gfree.put(g);
     s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
@@ -552,7 +552,7 @@ void goexit() noexcept {
     // scheduling point; run_main tears down.
     s.exiting.store(true);
     {
-      std::lock_guard lk(s.lock);
+      LockGuard lk(s.lock);
       for (M* x = s.midle; x != nullptr; x = x->schedlink) x->park.wakeup();
     }
     s.poll->wake();
@@ -607,8 +607,8 @@ void ready_impl(G* g, bool next) noexcept {
     runq_put(p, g, next);
   } else {
     Sched& s = sched();
-    std::lock_guard lk(s.lock);
-    globrunq_put(g);
+    LockGuard lk(s.lock);
+    globrunq_put(s, g);
   }
   wakep();
 }
@@ -669,13 +669,13 @@ namespace {
 bool wait_for_p_commit(G* g, void*) {
   M* m = current_m();  // g0 of the M g ran on; it has no P
   Sched& s = sched();
-  std::unique_lock lk(s.lock);
-  if (P* p = pidleget()) {
+  UniqueLock lk(s.lock);
+  if (P* p = pidleget(s)) {
     lk.unlock();
     acquirep(m, p);
     runq_put(p, g, true);
   } else {
-    globrunq_put(g);
+    globrunq_put(s, g);
   }
   return true;
 }
@@ -683,8 +683,8 @@ bool wait_for_p_commit(G* g, void*) {
 bool to_global_commit(G* g, void*) {
   Sched& s = sched();
   {
-    std::lock_guard lk(s.lock);
-    globrunq_put(g);
+    LockGuard lk(s.lock);
+    globrunq_put(s, g);
   }
   wakep();
   return true;

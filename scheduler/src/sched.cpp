@@ -39,7 +39,7 @@ constexpr int kMaxMCount = 10000;  // Go: sched.maxmcount
 
 void mstart(M* m);
 
-M* newm_locked(Sched& s) {
+M* newm_locked(Sched& s) GORT_REQUIRES(s.lock) {
   if (s.mcount >= kMaxMCount) fatal("gort: thread limit exceeded (10000 M's)");
   M* m = new M();
   m->id = s.mnext++;
@@ -55,7 +55,7 @@ void newm(P* p, bool spinning) {
   Sched& s = sched();
   M* m;
   {
-    std::lock_guard lk(s.lock);
+    LockGuard lk(s.lock);
     m = newm_locked(s);
   }
   m->nextp = p;
@@ -98,7 +98,7 @@ void mstart(M* m) {
   m_signal_teardown(m);
   set_current_m(nullptr);
   Sched& s = sched();
-  std::lock_guard lk(s.lock);
+  LockGuard lk(s.lock);
   m->exited = true;
   s.mrunning--;
   s.mexited.notify_all();
@@ -118,7 +118,7 @@ std::vector<std::uint32_t> coprimes(std::uint32_t n) {
 bool teardown(Sched& s) {
   std::int64_t deadline = nanotime() + s.config.exit_grace_ns;
   {
-    std::unique_lock lk(s.lock);
+    UniqueLock lk(s.lock);
     while (s.mrunning > 0) {
       std::int64_t left = deadline - nanotime();
       if (left <= 0) break;
@@ -127,11 +127,21 @@ bool teardown(Sched& s) {
   }
   s.sysmon_note.wakeup();
   if (s.sysmon.joinable()) s.sysmon.join();
+  // The M list and the G list, read under their locks: a plain thread's
+  // late gort::go may still add to them.
+  auto all_ms = [&s] {
+    LockGuard lk(s.lock);
+    return s.allm;
+  };
+  auto all_gs = [&s] {
+    LockGuard lk(s.allg_lock);
+    return s.allg;
+  };
   bool zombies = false;
-  for (M* m = s.allm; m != nullptr; m = m->alllink) {
+  for (M* m = all_ms(); m != nullptr; m = m->alllink) {
     bool exited;
     {
-      std::lock_guard lk(s.lock);
+      LockGuard lk(s.lock);
       exited = m->exited;
       if (!exited) m->zombie.store(true);
     }
@@ -159,7 +169,7 @@ bool teardown(Sched& s) {
   // abandoned fibers' stacks, never reused. Dead fibers' stacks hold only
   // stale frames and go back to the pool.
   StackPool& pool = StackPool::instance();
-  for (G* g = s.allg; g != nullptr;) {
+  for (G* g = all_gs(); g != nullptr;) {
     G* next = g->allglink;
     if (g->status.load(std::memory_order_relaxed) != GStatus::dead) {
       g->status.store(GStatus::abandoned, std::memory_order_release);
@@ -178,7 +188,7 @@ bool teardown(Sched& s) {
     g = next;
   }
   for (P* p : s.allp) delete p;
-  for (M* m = s.allm; m != nullptr;) {
+  for (M* m = all_ms(); m != nullptr;) {
     M* next = m->alllink;
     delete m;
     m = next;
@@ -211,7 +221,10 @@ void run_main(const SchedConfig& config_in, const FiberEntry& entry, void* obj) 
     s->allp.push_back(p);
   }
   g_sched = s;
-  for (int i = s->gomaxprocs - 1; i >= 0; i--) pidleput(s->allp[static_cast<std::size_t>(i)]);
+  {
+    LockGuard lk(s->lock);  // nobody else runs yet: for the analysis
+    for (int i = s->gomaxprocs - 1; i >= 0; i--) pidleput(*s, s->allp[static_cast<std::size_t>(i)]);
+  }
   s->start_time = nanotime();
   s->lastpoll.store(s->start_time);
 
@@ -251,31 +264,27 @@ bool runq_put_slow(P* p, G* g) noexcept {
   if (n == 0) return false;
   batch[n] = g;
   Sched& s = sched();
-  std::lock_guard lk(s.lock);
-  globrunq_put_batch(batch, n + 1);
+  LockGuard lk(s.lock);
+  globrunq_put_batch(s, batch, n + 1);
   return true;
 }
 
-void globrunq_put(G* g) noexcept {
-  Sched& s = sched();
+void globrunq_put(Sched& s, G* g) noexcept {
   s.runq.push_back(g);
   s.runqsize.store(s.runq.size());
 }
 
-void globrunq_put_batch(GQueue& q) noexcept {
-  Sched& s = sched();
+void globrunq_put_batch(Sched& s, GQueue& q) noexcept {
   while (G* g = q.pop_front()) s.runq.push_back(g);
   s.runqsize.store(s.runq.size());
 }
 
-void globrunq_put_batch(G* const* gs, std::size_t n) noexcept {
-  Sched& s = sched();
+void globrunq_put_batch(Sched& s, G* const* gs, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; i++) s.runq.push_back(gs[i]);
   s.runqsize.store(s.runq.size());
 }
 
-G* globrunq_get(P* p, int max) noexcept {
-  Sched& s = sched();
+G* globrunq_get(Sched& s, P* p, int max) noexcept {
   std::size_t size = s.runq.size();
   if (size == 0) return nullptr;
   std::size_t n = std::min(size, size / static_cast<std::size_t>(s.gomaxprocs) + 1);
@@ -299,8 +308,8 @@ void inject_glist(GQueue& q) noexcept {
   std::size_t qsize = q.size;
   if (p == nullptr) {
     {
-      std::lock_guard lk(s.lock);
-      globrunq_put_batch(q);
+      LockGuard lk(s.lock);
+      globrunq_put_batch(s, q);
     }
     for (std::size_t n = qsize; n > 0 && s.npidle.load() != 0; n--) startm(nullptr, false);
     return;
@@ -311,8 +320,8 @@ void inject_glist(GQueue& q) noexcept {
     GQueue global;
     for (std::size_t i = 0; i < n; i++) global.push_back(q.pop_front());
     {
-      std::lock_guard lk(s.lock);
-      globrunq_put_batch(global);
+      LockGuard lk(s.lock);
+      globrunq_put_batch(s, global);
     }
     for (; n > 0 && s.npidle.load() != 0; n--) startm(nullptr, false);
   }
@@ -340,16 +349,14 @@ P* releasep(M* m) noexcept {
   return p;
 }
 
-void pidleput(P* p) noexcept {
-  Sched& s = sched();
+void pidleput(Sched& s, P* p) noexcept {
   p->status.store(PStatus::idle, std::memory_order_release);
   p->link = s.pidle;
   s.pidle = p;
   s.npidle.fetch_add(1);
 }
 
-P* pidleget() noexcept {
-  Sched& s = sched();
+P* pidleget(Sched& s) noexcept {
   P* p = s.pidle;
   if (p != nullptr) {
     s.pidle = p->link;
@@ -359,9 +366,9 @@ P* pidleget() noexcept {
   return p;
 }
 
-P* pidleget_spinning() noexcept {
-  P* p = pidleget();
-  if (p == nullptr) sched().needspinning.store(1);  // see find_runnable's delicate dance
+P* pidleget_spinning(Sched& s) noexcept {
+  P* p = pidleget(s);
+  if (p == nullptr) s.needspinning.store(1);  // see find_runnable's delicate dance
   return p;
 }
 
@@ -387,8 +394,8 @@ void wakep() noexcept {
   if (!s.nmspinning.compare_exchange_strong(zero, 1)) return;
   P* p;
   {
-    std::lock_guard lk(s.lock);
-    p = pidleget_spinning();
+    LockGuard lk(s.lock);
+    p = pidleget_spinning(s);
     if (p == nullptr) {
       s.nmspinning.fetch_sub(1);
       return;
@@ -399,14 +406,14 @@ void wakep() noexcept {
 
 void startm(P* p, bool spinning) noexcept {
   Sched& s = sched();
-  std::unique_lock lk(s.lock);
+  UniqueLock lk(s.lock);
   if (s.exiting.load()) {
-    if (p != nullptr) pidleput(p);
+    if (p != nullptr) pidleput(s, p);
     if (spinning) s.nmspinning.fetch_sub(1);
     return;
   }
   if (p == nullptr) {
-    p = pidleget();
+    p = pidleget(s);
     if (p == nullptr) {
       lk.unlock();
       if (spinning) s.nmspinning.fetch_sub(1);  // the caller's increment, undone
@@ -430,7 +437,7 @@ void startm(P* p, bool spinning) noexcept {
 void stopm(M* m) noexcept {
   Sched& s = sched();
   {
-    std::lock_guard lk(s.lock);
+    LockGuard lk(s.lock);
     if (s.exiting.load()) return;
     m->schedlink = s.midle;
     s.midle = m;
@@ -467,7 +474,7 @@ void handoffp(P* p) noexcept {
       return;
     }
   }
-  std::unique_lock lk(s.lock);
+  UniqueLock lk(s.lock);
   if (s.runqsize.load() != 0) {
     lk.unlock();
     startm(p, false);
@@ -480,7 +487,7 @@ void handoffp(P* p) noexcept {
     return;
   }
   std::int64_t when = p->timers.min_when();
-  pidleput(p);
+  pidleput(s, p);
   lk.unlock();
   if (when != 0) wake_netpoller(when);
 }

@@ -18,7 +18,7 @@ void schedtrace(bool detail) {
   std::string out;
   char buf[512];
   {
-    std::lock_guard lk(s.lock);
+    LockGuard lk(s.lock);
     std::snprintf(buf, sizeof buf,
                   "SCHED %lldms: gomaxprocs=%d idleprocs=%d threads=%d spinningthreads=%d "
                   "needspinning=%d idlethreads=%d runqueue=%zu",
@@ -67,7 +67,7 @@ void schedtrace(bool detail) {
     }
   }
   if (detail) {
-    std::lock_guard lk(s.allg_lock);
+    LockGuard lk(s.allg_lock);
     for (G* g = s.allg; g != nullptr; g = g->allglink) {
       GStatus st = g->status.load(std::memory_order_relaxed);
       if (st == GStatus::dead) continue;

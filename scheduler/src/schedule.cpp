@@ -163,16 +163,16 @@ top:
   std::int64_t pollUntil = p->timers.run_expired(now);
 
   if (p->schedtick.load(std::memory_order_relaxed) % 61 == 0 && s.runqsize.load() != 0) {
-    std::lock_guard lk(s.lock);
-    if (G* g = globrunq_get(p, 1)) {
+    LockGuard lk(s.lock);
+    if (G* g = globrunq_get(s, p, 1)) {
       inherit = false;
       return g;
     }
   }
   if (G* g = p->runq.pop(inherit, s.gomaxprocs == 1)) return g;
   if (s.runqsize.load() != 0) {
-    std::lock_guard lk(s.lock);
-    if (G* g = globrunq_get(p, 0)) {
+    LockGuard lk(s.lock);
+    if (G* g = globrunq_get(s, p, 0)) {
       inherit = false;
       return g;
     }
@@ -208,10 +208,10 @@ top:
 
   // Nothing: give up the P.
   {
-    std::unique_lock lk(s.lock);
+    UniqueLock lk(s.lock);
     if (s.exiting.load()) return nullptr;
     if (!s.runq.empty()) {
-      G* g = globrunq_get(p, 0);
+      G* g = globrunq_get(s, p, 0);
       inherit = false;
       return g;
     }
@@ -221,7 +221,7 @@ top:
       become_spinning(m);
       goto top;
     }
-    pidleput(releasep(m));
+    pidleput(s, releasep(m));
   }
 
   bool was_spinning = m->spinning;
@@ -234,8 +234,8 @@ top:
     if (s.runqsize.load() != 0) {
       P* p2;
       {
-        std::lock_guard lk(s.lock);
-        p2 = pidleget_spinning();
+        LockGuard lk(s.lock);
+        p2 = pidleget_spinning(s);
       }
       if (p2 != nullptr) {
         acquirep(m, p2);
@@ -246,8 +246,8 @@ top:
     if (any_local_work(s)) {
       P* p2;
       {
-        std::lock_guard lk(s.lock);
-        p2 = pidleget_spinning();
+        LockGuard lk(s.lock);
+        p2 = pidleget_spinning(s);
       }
       if (p2 != nullptr) {
         acquirep(m, p2);
@@ -274,8 +274,8 @@ top:
     if (s.exiting.load()) return nullptr;
     P* p2;
     {
-      std::lock_guard lk(s.lock);
-      p2 = pidleget();
+      LockGuard lk(s.lock);
+      p2 = pidleget(s);
     }
     if (p2 == nullptr) {
       inject_glist(q);

@@ -5,11 +5,6 @@
 
 namespace gort::detail {
 
-bool Sema::unlock_commit(G*, void* lock) noexcept {
-  static_cast<SpinLock*>(lock)->unlock();
-  return true;
-}
-
 bool Sema::try_acquire() noexcept {
   lock_.lock();
   bool ok = count_ > 0;
@@ -38,7 +33,7 @@ void Sema::acquire(WaitReason reason, bool lifo) noexcept {
   nwait_.fetch_add(1, std::memory_order_relaxed);
   if (G* g = current_g()) {
     w.g = g;
-    park(&unlock_commit, &lock_, reason);  // the unit is ours when we wake (INV1)
+    park_unlock(lock_, reason);  // the unit is ours when we wake (INV1)
     return;
   }
   Note note;

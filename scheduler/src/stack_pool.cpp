@@ -97,7 +97,7 @@ std::size_t StackPool::install_guard(char* base, std::size_t size) {
 }
 
 StackPool::Region StackPool::allocate(std::size_t size) {
-  std::lock_guard lk(mu_);
+  LockGuard lk(mu_);
   auto& fl = free_[size];
   if (!fl.empty()) {
     Region r = fl.back();
@@ -128,7 +128,7 @@ StackPool::Region StackPool::allocate(std::size_t size) {
 }
 
 void StackPool::release(const Region& r) {
-  std::lock_guard lk(mu_);
+  LockGuard lk(mu_);
   free_[r.size].push_back(r);
   stats_.free_regions++;
 }
@@ -138,7 +138,7 @@ void StackPool::scavenge(const Region& r) noexcept {
 }
 
 StackPool::Stats StackPool::stats() const {
-  std::lock_guard lk(mu_);
+  LockGuard lk(mu_);
   return stats_;
 }
 

@@ -38,10 +38,11 @@ bool try_reacquire_p(M* m) noexcept {
     }
   }
   if (!got && sched().npidle.load() > 0) {
+    Sched& s = sched();
     P* p;
     {
-      std::lock_guard lk(sched().lock);
-      p = pidleget();
+      LockGuard lk(s.lock);
+      p = pidleget(s);
     }
     if (p != nullptr) {
       acquirep(m, p);

@@ -140,14 +140,14 @@ std::size_t scavenge_stacks() {
   Sched& s = sched();
   std::vector<G*> batch;
   {
-    std::lock_guard lk(s.gfree_lock);
+    LockGuard lk(s.gfree_lock);
     s.gfree.take_aged(batch);
     for (auto& [size, set] : s.gfree_other) set.take_aged(batch);
     s.ngfree.store(s.gfree.size(), std::memory_order_relaxed);
   }
   if (batch.empty()) return 0;
   for (G* g : batch) StackPool::scavenge({g->region, g->region_size, g->guard, g->slab, g->slab_id});
-  std::lock_guard lk(s.gfree_lock);
+  LockGuard lk(s.gfree_lock);
   for (G* g : batch) {
     if (g->region_size == s.config.stack_size) {
       s.gfree.put_scavenged(g);
@@ -201,7 +201,7 @@ void sysmon_main() {
       // wakeup, a futex call and a context switch, per message.)
       std::int64_t sleep = kDeepSleepNs;
       {
-        std::lock_guard lk(s.gfree_lock);  // the free-G sets' lock, not sched.lock
+        LockGuard lk(s.gfree_lock);  // the free-G sets' lock, not sched.lock
         if (s.gfree.unscavenged() > 0) sleep = kScavengePeriodNs;
       }
       s.sysmonwait.store(true);

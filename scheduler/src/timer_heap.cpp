@@ -61,7 +61,7 @@ void TimerHeap::remove_at(std::size_t i) {
 }
 
 bool TimerHeap::add(Timer* t, std::int64_t when) {
-  std::lock_guard lk(mu_);
+  LockGuard lk(mu_);
   t->when = when;
   try {
     heap_.push_back(t);
@@ -80,7 +80,7 @@ bool TimerHeap::stop(Timer* t) {
   for (;;) {
     TimerHeap* h = t->heap.load(std::memory_order_acquire);
     if (h == nullptr) return false;
-    std::lock_guard lk(h->mu_);
+    LockGuard lk(h->mu_);
     if (t->heap.load(std::memory_order_relaxed) != h) continue;  // moved or fired: re-check
     h->remove_at(static_cast<std::size_t>(t->index));
     t->index = -1;
@@ -93,7 +93,7 @@ bool TimerHeap::stop(Timer* t) {
 std::int64_t TimerHeap::run_expired(std::int64_t now) {
   std::int64_t next = min_when();
   if (next == 0 || now < next) return next;
-  std::unique_lock lk(mu_);
+  UniqueLock lk(mu_);
   while (!heap_.empty()) {
     Timer* t = heap_[0];
     if (t->when > now) break;
@@ -119,14 +119,14 @@ std::int64_t TimerHeap::run_expired(std::int64_t now) {
 }
 
 std::size_t TimerHeap::size() const {
-  std::lock_guard lk(mu_);
+  LockGuard lk(mu_);
   return heap_.size();
 }
 
 void TimerHeap::abandon_all() {
   std::vector<Timer*> timers;
   {
-    std::lock_guard lk(mu_);
+    LockGuard lk(mu_);
     timers.swap(heap_);
     for (Timer* t : timers) {
       t->index = -1;

@@ -24,11 +24,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <system_error>
 #include <vector>
 
 #include "gort/context.hpp"
+#include "gort/scheduler/os_mutex.hpp"
 
 namespace gort {
 
@@ -59,9 +59,9 @@ class Semaphore {
  private:
   friend std::size_t detail::semaphore_waiters(Semaphore& s);
   struct Waiter;
-  void notify_waiters(std::vector<DoneChan>& wake);
-  void push_back(Waiter* w) noexcept;
-  void unlink(Waiter* w) noexcept;
+  void notify_waiters(std::vector<DoneChan>& wake) GORT_REQUIRES(mu_);
+  void push_back(Waiter* w) noexcept GORT_REQUIRES(mu_);
+  void unlink(Waiter* w) noexcept GORT_REQUIRES(mu_);
 
   // Invariants (all under mu_):
   //   0 <= cur_ <= size_ except while a doomed acquire (n > size_) waits,
@@ -72,10 +72,10 @@ class Semaphore {
   //   waiter's ready channel is closed after mu_ is released, through a copy,
   //   so nothing switches under mu_ and the owner may return at once.
   const std::int64_t size_;
-  std::mutex mu_;
-  std::int64_t cur_ = 0;
-  Waiter* head_ = nullptr;
-  Waiter* tail_ = nullptr;
+  detail::OsMutex mu_;
+  std::int64_t cur_ GORT_GUARDED_BY(mu_) = 0;
+  Waiter* head_ GORT_GUARDED_BY(mu_) = nullptr;
+  Waiter* tail_ GORT_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace gort

@@ -67,14 +67,15 @@ struct alignas(64) PollDesc {
   std::atomic<std::uint64_t> fdseq{0};  // bumped on every free
   int fd = -1;
 
-  // Guarded by lock.
+  // Guarded by lock (GORT_GUARDED_BY; the timers' own fields are under
+  // their heap's lock, timer_heap.hpp).
   SpinLock lock;
-  bool closing = false;
-  bool event_err = false;
-  std::uint64_t rseq = 0;
-  std::uint64_t wseq = 0;
-  std::int64_t rd = 0;
-  std::int64_t wd = 0;
+  bool closing GORT_GUARDED_BY(lock) = false;
+  bool event_err GORT_GUARDED_BY(lock) = false;
+  std::uint64_t rseq GORT_GUARDED_BY(lock) = 0;
+  std::uint64_t wseq GORT_GUARDED_BY(lock) = 0;
+  std::int64_t rd GORT_GUARDED_BY(lock) = 0;
+  std::int64_t wd GORT_GUARDED_BY(lock) = 0;
   Timer rt;  // read deadline timer (arg = this)
   Timer wt;  // write deadline timer
   std::atomic<std::uint64_t> rt_seq{0};  // rseq the read timer was armed with
@@ -137,7 +138,7 @@ void poll_note_read_hup(PollDesc* pd, std::uint64_t seq) noexcept;
 // sets errno on failure.
 PollDesc* poll_open(int fd) noexcept;
 // Go: poll_runtime_pollClose. The pollDesc must be unblocked (evicted) first.
-void poll_close(PollDesc* pd) noexcept;
+void poll_close(PollDesc* pd) noexcept GORT_EXCLUDES(pd->lock);
 // Go: poll_runtime_pollReset. Call before each attempt at the syscall.
 // A latched readiness from before this attempt is stale: the syscall will
 // tell. The slot holds nil or ready here (operations of one mode are
@@ -155,13 +156,13 @@ inline PollError poll_reset(PollDesc* pd, int mode) noexcept {
 // Go: poll_runtime_pollWait. Parks the calling fiber until the fd is ready in
 // `mode`, the deadline passes, or the pollDesc is closed. From a plain thread
 // (not a fiber) it blocks the thread in poll(2) instead.
-PollError poll_wait(PollDesc* pd, int mode) noexcept;
+PollError poll_wait(PollDesc* pd, int mode) noexcept GORT_EXCLUDES(pd->lock);
 // Go: poll_runtime_pollSetDeadline. d: 0 none, > 0 absolute nanotime, < 0
 // already expired. mode 'r', 'w' or 'r'+'w'.
-void poll_set_deadline(PollDesc* pd, std::int64_t d, int mode) noexcept;
+void poll_set_deadline(PollDesc* pd, std::int64_t d, int mode) noexcept GORT_EXCLUDES(pd->lock);
 // Go: poll_runtime_pollUnblock. Marks the pollDesc closing and wakes every
 // waiter with PollError::closing.
-void poll_unblock(PollDesc* pd) noexcept;
+void poll_unblock(PollDesc* pd) noexcept GORT_EXCLUDES(pd->lock);
 
 // Fibers parked on I/O right now (Go: netpollWaiters).
 std::int64_t poll_waiters() noexcept;

@@ -22,6 +22,8 @@
 //        while a lock is held or a waiter is half-served.
 // Never ready a fiber while holding a channel lock (Go's rule): wakers unlock
 // first. The lock is a SpinLock; parking releases it in the park commit.
+// Clang's thread-safety analysis checks the fields under `lock` (chan.cpp;
+// select.cpp, which holds a dynamic set of channel locks, is exempt).
 //
 // Runtime entry: an operation that neither wakes nor waits touches only the
 // channel, so it runs without a RuntimeScope (it cannot lose anything if
@@ -95,14 +97,15 @@ struct ChanCore {
   const ElemOps* ops;
   std::uint32_t dataqsiz;  // capacity
   std::size_t stride;
-  char* buf = nullptr;
-  std::uint32_t sendx = 0;
-  std::uint32_t recvx = 0;
+  char* buf = nullptr;  // the elements in it are under the lock
+  std::uint32_t sendx GORT_GUARDED_BY(lock) = 0;
+  std::uint32_t recvx GORT_GUARDED_BY(lock) = 0;
   // Written under the lock, read without it by the non-blocking fast paths.
   std::atomic<std::uint32_t> qcount{0};
   std::atomic<bool> closed{false};
-  WaitQ recvq;
-  WaitQ sendq;
+  // Under the lock; the fast paths' look at `first` is exempt (chan.cpp).
+  WaitQ recvq GORT_GUARDED_BY(lock);
+  WaitQ sendq GORT_GUARDED_BY(lock);
   std::atomic<std::int64_t> refs{1};  // handles plus blocked operations
 };
 
@@ -112,17 +115,17 @@ void chan_unref(ChanCore* c) noexcept;
 // Go: chansend. Moves *elem into the channel (only when it returns true).
 // block=false returns false instead of waiting. A nil channel blocks forever.
 // Throws std::logic_error("send on closed channel").
-bool chan_send(ChanCore* c, void* elem, bool block);
+bool chan_send(ChanCore* c, void* elem, bool block) GORT_EXCLUDES(c->lock);
 
 struct RecvResult {
   bool selected;  // false: would block (non-blocking call)
   bool received;  // true: a value was constructed into elem; false: closed and drained
 };
 // Go: chanrecv. elem: uninitialised storage for a T, or null to drop the value.
-RecvResult chan_recv(ChanCore* c, void* elem, bool block);
+RecvResult chan_recv(ChanCore* c, void* elem, bool block) GORT_EXCLUDES(c->lock);
 
 // Go: closechan. Throws std::logic_error for a nil or already closed channel.
-void chan_close(ChanCore* c);
+void chan_close(ChanCore* c) GORT_EXCLUDES(c->lock);
 
 struct SelectCase {
   ChanCore* c;      // null: this case never proceeds (Go's nil channel case)

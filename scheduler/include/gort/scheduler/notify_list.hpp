@@ -42,14 +42,13 @@ class NotifyList {
     G* g = nullptr;
     Note* note = nullptr;
   };
-  static bool unlock_commit(G*, void* lock) noexcept;
   static void wake(Waiter* w) noexcept;
 
   std::atomic<std::uint32_t> wait_{0};
   std::atomic<std::uint32_t> notify_{0};
   SpinLock lock_;
-  Waiter* head_ = nullptr;
-  Waiter* tail_ = nullptr;
+  Waiter* head_ GORT_GUARDED_BY(lock_) = nullptr;
+  Waiter* tail_ GORT_GUARDED_BY(lock_) = nullptr;
 };
 
 }  // namespace gort::detail

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "gort/scheduler/fiber.hpp"
+#include "gort/scheduler/thread_annotations.hpp"
 
 namespace gort::detail {
 
@@ -44,6 +45,25 @@ G* current_g() noexcept;
 // (park until readied by someone who already holds g). Must be called inside
 // a RuntimeScope, never inside gort::blocking().
 void park(CommitFn commit, void* arg, WaitReason reason) noexcept;
+
+// The commit of park_unlock: unlocks the Lock at `lock` once the fiber is
+// off its stack. Not analysed: the lock was taken by the parked fiber on
+// another context, and the analysis, per function, cannot see it held here.
+template <class Lock>
+bool unlock_commit(G*, void* lock) noexcept GORT_NO_THREAD_SAFETY_ANALYSIS {
+  static_cast<Lock*>(lock)->unlock();
+  return true;
+}
+
+// Parks the running fiber, which holds `l` (the lock of the wait queue it
+// just joined); the next context on this thread releases `l` (unlock_commit),
+// so a waker, which must take `l`, never finds the fiber still on its stack.
+// To the analysis the call releases `l`, as the caller sees it: on return
+// the fiber does not hold it. Not analysed itself: the commit releases it.
+template <class Lock>
+void park_unlock(Lock& l, WaitReason reason) noexcept GORT_RELEASE(l) GORT_NO_THREAD_SAFETY_ANALYSIS {
+  park(&unlock_commit<Lock>, &l, reason);
+}
 
 // Go: goready. Makes a waiting fiber runnable: into the current P's runnext
 // (it runs next, inheriting the time slice), or the global queue when called

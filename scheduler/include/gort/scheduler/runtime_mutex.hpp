@@ -20,21 +20,22 @@
 
 #include "gort/scheduler/futex.hpp"
 #include "gort/scheduler/spin_lock.hpp"
+#include "gort/scheduler/thread_annotations.hpp"
 
 namespace gort::detail {
 
-class RuntimeMutex {
+class GORT_CAPABILITY("mutex") RuntimeMutex {
  public:
-  void lock() noexcept {
+  void lock() noexcept GORT_ACQUIRE() {
     std::uint32_t expected = 0;
     if (key_.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return;
     lock_slow();
   }
-  bool try_lock() noexcept {
+  bool try_lock() noexcept GORT_TRY_ACQUIRE(true) {
     std::uint32_t expected = 0;
     return key_.compare_exchange_strong(expected, 1, std::memory_order_acquire);
   }
-  void unlock() noexcept {
+  void unlock() noexcept GORT_RELEASE() {
     if (key_.exchange(0, std::memory_order_release) == 2) futex_wake(&key_, 1);
   }
 

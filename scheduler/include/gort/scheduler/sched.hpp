@@ -3,7 +3,9 @@
 // Go: runtime2.go type schedt; proc.go (the functions named after each
 // declaration below). docs/scheduler.md draws the whole picture.
 //
-// Locking:
+// Locking (checked by clang's thread-safety analysis: GORT_GUARDED_BY on
+// each field, GORT_REQUIRES on the functions that expect a lock held; see
+// thread_annotations.hpp):
 //   lock (Go: sched.lock) guards the global run queue, the idle P and idle M
 //   lists, the M list and needspinning writes. It is never held across a
 //   context switch or a blocking call. Lock order:
@@ -11,6 +13,8 @@
 //   gfree_lock (Go: sched.gFree.lock) guards the global free-G sets (gfree,
 //   gfree_other); it is a leaf too, taken by gfget/gfput and sysmon's
 //   scavenger, never together with lock.
+//   The links of the idle lists (P::link, M::schedlink) and M::exited are
+//   under lock too; the analysis cannot say so from inside P and M.
 //
 // Atomics read without the lock (all seq_cst unless noted, because the
 // spinning protocol relies on StoreLoad ordering between "publish work" and
@@ -23,7 +27,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -36,10 +39,12 @@
 #include "gort/scheduler/machine.hpp"
 #include "gort/scheduler/nanotime.hpp"
 #include "gort/scheduler/note.hpp"
+#include "gort/scheduler/os_mutex.hpp"
 #include "gort/scheduler/park.hpp"
 #include "gort/scheduler/poll_hook.hpp"
 #include "gort/scheduler/processor.hpp"
 #include "gort/scheduler/runtime_mutex.hpp"
+#include "gort/scheduler/thread_annotations.hpp"
 
 namespace gort::detail {
 
@@ -70,30 +75,30 @@ struct Sched {
   std::atomic<int> needspinning{0};
   alignas(64) std::atomic<int> npidle{0};
 
-  alignas(64) RuntimeMutex lock;
-  GRing runq;          // guarded by lock
-  P* pidle = nullptr;  // guarded by lock
-  M* midle = nullptr;  // guarded by lock
-  int nmidle = 0;      // guarded by lock
-  // Every M (guarded by lock); count of M threads still running.
-  M* allm = nullptr;
-  int mcount = 0;
-  std::uint64_t mnext = 0;
-  int mrunning = 0;                 // guarded by lock; threads still in their loop
-  std::condition_variable_any mexited;  // signalled when mrunning drops
+  alignas(64) RuntimeMutex lock GORT_ACQUIRED_BEFORE(TimerHeap::mu_);
+  GRing runq GORT_GUARDED_BY(lock);
+  P* pidle GORT_GUARDED_BY(lock) = nullptr;
+  M* midle GORT_GUARDED_BY(lock) = nullptr;
+  int nmidle GORT_GUARDED_BY(lock) = 0;
+  // Every M; count of M threads still running.
+  M* allm GORT_GUARDED_BY(lock) = nullptr;
+  int mcount GORT_GUARDED_BY(lock) = 0;
+  std::uint64_t mnext GORT_GUARDED_BY(lock) = 0;
+  int mrunning GORT_GUARDED_BY(lock) = 0;  // threads still in their loop
+  std::condition_variable_any mexited;     // signalled when mrunning drops (waits hold lock)
   // Free G's: default stack size (Go: sched.gFree) and other sizes, lowest
   // address first (g_free_set.hpp). Their own lock, as Go's sched.gFree.lock:
   // a spawning P refills its cache while another spills its dead G's, and
   // neither should wait behind run queue or idle-list traffic.
   alignas(64) RuntimeMutex gfree_lock;
-  GFreeSet gfree;                                         // guarded by gfree_lock
-  std::unordered_map<std::size_t, GFreeSet> gfree_other;  // guarded by gfree_lock
-  alignas(64) std::atomic<std::size_t> ngfree{0};         // mirror of gfree.size()
+  GFreeSet gfree GORT_GUARDED_BY(gfree_lock);
+  std::unordered_map<std::size_t, GFreeSet> gfree_other GORT_GUARDED_BY(gfree_lock);
+  alignas(64) std::atomic<std::size_t> ngfree{0};  // mirror of gfree.size()
 
   // Every G carved in this run (Go: allgs), for dumps and teardown.
-  alignas(64) std::mutex allg_lock;
-  G* allg = nullptr;
-  std::size_t allglen = 0;
+  alignas(64) OsMutex allg_lock;
+  G* allg GORT_GUARDED_BY(allg_lock) = nullptr;  // linked through G::allglink
+  std::size_t allglen GORT_GUARDED_BY(allg_lock) = 0;
 
   // Poller (Go: sched.lastpoll, pollUntil; 0 lastpoll = an M blocks in poll).
   alignas(64) std::atomic<std::int64_t> lastpoll{0};
@@ -139,18 +144,21 @@ __attribute__((always_inline)) inline void runq_put(P* p, G* g, bool next) noexc
   while (!p->runq.push_tail(g) && !runq_put_slow(p, g)) {
   }
 }
-void globrunq_put(G* g) noexcept;                   // caller holds lock
-void globrunq_put_batch(GQueue& q) noexcept;        // caller holds lock
-void globrunq_put_batch(G* const* gs, std::size_t n) noexcept;  // caller holds lock
-G* globrunq_get(P* p, int max) noexcept;            // caller holds lock
+// The global run queue (s is sched(); the parameter lets the analysis
+// check that the caller holds s.lock).
+void globrunq_put(Sched& s, G* g) noexcept GORT_REQUIRES(s.lock);
+void globrunq_put_batch(Sched& s, GQueue& q) noexcept GORT_REQUIRES(s.lock);
+void globrunq_put_batch(Sched& s, G* const* gs, std::size_t n) noexcept GORT_REQUIRES(s.lock);
+G* globrunq_get(Sched& s, P* p, int max) noexcept GORT_REQUIRES(s.lock);
 void inject_glist(GQueue& q) noexcept;              // Go: injectglist
 
 // ---- P's and M's (sched.cpp) ----
 void acquirep(M* m, P* p) noexcept;
 P* releasep(M* m) noexcept;
-void pidleput(P* p) noexcept;   // lock held
-P* pidleget() noexcept;         // lock held
-P* pidleget_spinning() noexcept;  // lock held; sets needspinning when none
+// The idle P list (s is sched()).
+void pidleput(Sched& s, P* p) noexcept GORT_REQUIRES(s.lock);
+P* pidleget(Sched& s) noexcept GORT_REQUIRES(s.lock);
+P* pidleget_spinning(Sched& s) noexcept GORT_REQUIRES(s.lock);  // sets needspinning when none
 void wakep() noexcept;
 void startm(P* p, bool spinning) noexcept;
 void stopm(M* m) noexcept;

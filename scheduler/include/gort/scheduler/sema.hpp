@@ -46,13 +46,12 @@ class Sema {
     G* g = nullptr;        // a parked fiber, or
     Note* note = nullptr;  // a sleeping plain thread
   };
-  static bool unlock_commit(G*, void* lock) noexcept;
 
   SpinLock lock_;
-  std::uint32_t count_ = 0;
-  std::atomic<std::uint32_t> nwait_{0};
-  Waiter* head_ = nullptr;
-  Waiter* tail_ = nullptr;
+  std::uint32_t count_ GORT_GUARDED_BY(lock_) = 0;
+  std::atomic<std::uint32_t> nwait_{0};  // written under lock_, read racily (waiters())
+  Waiter* head_ GORT_GUARDED_BY(lock_) = nullptr;
+  Waiter* tail_ GORT_GUARDED_BY(lock_) = nullptr;
 };
 
 }  // namespace gort::detail

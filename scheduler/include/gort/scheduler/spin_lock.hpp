@@ -11,6 +11,8 @@
 
 #include <atomic>
 
+#include "gort/scheduler/thread_annotations.hpp"
+
 namespace gort::detail {
 
 inline void cpu_relax() noexcept {
@@ -21,9 +23,9 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
-class SpinLock {
+class GORT_CAPABILITY("spin lock") SpinLock {
  public:
-  void lock() noexcept {
+  void lock() noexcept GORT_ACQUIRE() {
     for (int spins = 0;; spins++) {
       if (!locked_.load(std::memory_order_relaxed) &&
           !locked_.exchange(true, std::memory_order_acquire)) {
@@ -36,10 +38,10 @@ class SpinLock {
       }
     }
   }
-  bool try_lock() noexcept {
+  bool try_lock() noexcept GORT_TRY_ACQUIRE(true) {
     return !locked_.load(std::memory_order_relaxed) && !locked_.exchange(true, std::memory_order_acquire);
   }
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+  void unlock() noexcept GORT_RELEASE() { locked_.store(false, std::memory_order_release); }
 
  private:
   std::atomic<bool> locked_{false};

@@ -27,9 +27,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <unordered_map>
 #include <vector>
+
+#include "gort/scheduler/os_mutex.hpp"
+#include "gort/scheduler/thread_annotations.hpp"
 
 namespace gort::detail {
 
@@ -59,9 +61,9 @@ class StackPool {
 
   // A region of exactly `size` bytes (a value returned by round_size), guard
   // installed. Throws std::system_error if the address space is exhausted.
-  Region allocate(std::size_t size);
+  Region allocate(std::size_t size) GORT_EXCLUDES(mu_);
   // Returns a region to the pool. Its pages stay resident until scavenged.
-  void release(const Region& r);
+  void release(const Region& r) GORT_EXCLUDES(mu_);
   // Drops the resident pages of a region's stack, keeping the top page (which
   // holds the G). The region must not be in use by a running fiber.
   static void scavenge(const Region& r) noexcept;
@@ -74,17 +76,17 @@ class StackPool {
     std::size_t guarded_regions = 0; // with a guard page or guard region
     std::size_t slabs = 0;           // mmap calls
   };
-  Stats stats() const;
+  Stats stats() const GORT_EXCLUDES(mu_);
 
  private:
   StackPool();
-  std::size_t install_guard(char* base, std::size_t size);
+  std::size_t install_guard(char* base, std::size_t size) GORT_REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  GuardMode mode_;
-  std::size_t mprotect_budget_ = 0;
-  Stats stats_;
-  std::unordered_map<std::size_t, std::vector<Region>> free_;  // size -> regions
+  mutable OsMutex mu_;
+  GuardMode mode_;                  // set by the constructor
+  std::size_t mprotect_budget_ = 0;  // set by the constructor
+  Stats stats_ GORT_GUARDED_BY(mu_);
+  std::unordered_map<std::size_t, std::vector<Region>> free_ GORT_GUARDED_BY(mu_);  // size -> regions
   // Slab space not yet carved into regions, per region size.
   struct Carve {
     char* slab = nullptr;
@@ -92,7 +94,7 @@ class StackPool {
     char* next = nullptr;
     char* end = nullptr;
   };
-  std::unordered_map<std::size_t, Carve> carve_;
+  std::unordered_map<std::size_t, Carve> carve_ GORT_GUARDED_BY(mu_);
 };
 
 }  // namespace gort::detail

@@ -29,8 +29,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <vector>
+
+#include "gort/scheduler/os_mutex.hpp"
+#include "gort/scheduler/thread_annotations.hpp"
 
 namespace gort::detail {
 
@@ -60,7 +62,7 @@ class TimerHeap {
   // Arms t (which must not be in any heap) to fire at `when`. Returns true if
   // t became this heap's earliest timer (the caller may need to wake a
   // sleeping poller: Go's wakeNetPoller).
-  bool add(Timer* t, std::int64_t when);
+  bool add(Timer* t, std::int64_t when) GORT_EXCLUDES(mu_);
 
   // Disarms t wherever it is. True if it was armed (it will not fire); false
   // if it already fired, is firing, or was never armed. Any thread.
@@ -68,23 +70,26 @@ class TimerHeap {
 
   // Runs every timer due at `now`. Returns the earliest remaining expiry, or
   // 0 when the heap is empty. Must be called by an M holding a P.
-  std::int64_t run_expired(std::int64_t now);
+  std::int64_t run_expired(std::int64_t now) GORT_EXCLUDES(mu_);
 
   // Earliest expiry, 0 if none. Lock-free (INV3).
   std::int64_t min_when() const noexcept { return min_when_.load(std::memory_order_acquire); }
-  std::size_t size() const;
+  std::size_t size() const GORT_EXCLUDES(mu_);
 
   // Teardown: removes every timer and calls its `abandon` hook.
-  void abandon_all();
+  void abandon_all() GORT_EXCLUDES(mu_);
 
  private:
-  void sift_up(std::size_t i);
-  void sift_down(std::size_t i);
-  void remove_at(std::size_t i);
-  void publish_min();
+  // Sched::lock names mu_ in its lock order (sched.lock -> TimerHeap::mu_).
+  friend struct Sched;
 
-  mutable std::mutex mu_;
-  std::vector<Timer*> heap_;             // guarded by mu_
+  void sift_up(std::size_t i) GORT_REQUIRES(mu_);
+  void sift_down(std::size_t i) GORT_REQUIRES(mu_);
+  void remove_at(std::size_t i) GORT_REQUIRES(mu_);
+  void publish_min() GORT_REQUIRES(mu_);
+
+  mutable OsMutex mu_;
+  std::vector<Timer*> heap_ GORT_GUARDED_BY(mu_);
   std::atomic<std::int64_t> min_when_{0};  // INV3
 };
 

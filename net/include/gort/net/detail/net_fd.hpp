@@ -125,7 +125,7 @@ class NetFD {
   std::uint8_t defer_skip_ = 0;
   static constexpr std::uint8_t kDeferSkipAfterMiss = 64;
   std::atomic<bool> disarmed_{false};  // written under arm_mu_: see disarm() in net_fd.cpp
-  bool writer_waits_ = false;  // under arm_mu_
+  bool writer_waits_ GORT_GUARDED_BY(arm_mu_) = false;
   gort::detail::SpinLock arm_mu_;
   void disarm() noexcept;
   void arm(int mode) noexcept;
